@@ -1,0 +1,7 @@
+/**
+ * prompt-experts public API. Data flows one way:
+ * config -> model (attention, prompts, mixture) -> samples -> estimator -> losses -> rates -> figures.
+ */
+export { InputError } from './util/errors.js';
+export { makeRng, deriveSeed, type Rng } from './util/rng.js';
+export * as mat from './linalg/mat.js';
