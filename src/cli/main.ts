@@ -6,9 +6,16 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { commands } from './commands.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+/** The package version: from package.json beside dist/ or, in a bundle, beside the bundle. */
+export function version(): string {
+  for (const rel of ['../../../package.json', './package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next location
+    }
+  }
+  return 'unknown';
 }
 
 function overview(): string {

