@@ -29,7 +29,8 @@ export function makeRng(seed: number): Rng {
   }
   const s = seed === 0 ? 1 : seed; // stdlib rejects 0 as a seed; map it to 1 deterministically.
   const base = randuFactory.factory({ name: 'mt19937', seed: s });
-  const gauss = normalFactory.factory(0, 1, { seed: s ^ 0x5bd1e995 });
+  // `^` yields a signed int32; stdlib wants a positive uint32.
+  const gauss = normalFactory.factory(0, 1, { seed: ((s ^ 0x5bd1e995) >>> 0) || 1 });
   const rng: Rng = {
     seed,
     uniform: () => base(),
