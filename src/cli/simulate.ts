@@ -1,0 +1,57 @@
+/** `prompt-experts simulate experiments/<study>/study.json`: run (or resume) a rate study. */
+import { dirname } from 'node:path';
+import { InputError } from '../util/errors.js';
+import { type Command, intFlag, parseFlags } from './command.js';
+import { listKinds } from '../study/registry.js';
+import { loadStudy, parseShard, runStudy } from '../study/runner.js';
+import '../study/kinds/index.js';
+
+export const simulateCommand: Command = {
+  name: 'simulate',
+  summary: 'run a rate study (grid of variant x n x replication fits), resumable',
+  get help() {
+    return `Usage: prompt-experts simulate experiments/<study>/study.json [--quick] [--workers W] [--shard i/N]
+
+Runs every cell (variant, n, rep) of the study's grid: simulate n samples from the variant's true
+model with the cell's seed (deriveSeed(study.seed, variant, n, rep)), fit, measure the losses, and
+append one JSON line per fit to experiments/<study>/results.jsonl as it goes. Cells already in the
+file are skipped, so a killed run resumes where it stopped. Provenance (config hash, versions of
+node and the dependencies, start and end times, workers) goes to run.json beside it.
+
+Options:
+  --quick        the study's "quick" block (smaller grid); writes results.quick.jsonl / run.quick.json
+  --workers W    worker threads (default: all cores, os.availableParallelism()); 0 = in this thread
+  --shard i/N    run only shard i of N (cells whose canonical index is i-1 mod N) and write
+                 results.shard-i-of-N.jsonl; combine the shards with \`prompt-experts merge\`
+  --limit K      stop after K new cells
+  --quiet        no progress output
+
+Results line (one per fit):
+  {"variant","n","rep","seed","loss","losses":{...},"iterations","converged","objective",
+   "restarts","seconds","cellSeconds","configHash"}
+
+Model kinds:
+${listKinds()
+  .map((k) => `  ${k.kind.padEnd(22)} ${k.summary}`)
+  .join('\n')}
+`;
+  },
+  async run(argv) {
+    const { values, positionals } = parseFlags(
+      argv,
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, quiet: { type: 'boolean' } },
+      'simulate',
+    );
+    const path = positionals[0];
+    if (path === undefined || positionals.length > 1) throw new InputError('simulate arguments', 'one path to a study.json');
+    const study = loadStudy(path);
+    const summary = await runStudy(study, dirname(path), {
+      quick: values.quick === true,
+      workers: values.workers === undefined ? undefined : intFlag(values.workers as string, 'workers', 0, 0),
+      shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
+      limit: values.limit === undefined ? undefined : intFlag(values.limit as string, 'limit', 0, 1),
+      quiet: values.quiet === true,
+    });
+    return summary.failed > 0 ? 1 : 0;
+  },
+};

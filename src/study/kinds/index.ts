@@ -1,0 +1,5 @@
+/** The built-in model kinds, registered on import (the runner and its workers import this). */
+import { registerKind } from '../registry.js';
+import { meanKind } from './dummy.js';
+
+registerKind(meanKind);

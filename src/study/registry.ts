@@ -1,0 +1,51 @@
+/**
+ * Model kinds a study can name. A kind turns a variant's resolved "model" and "estimator" blocks
+ * into a `CellModel`: what one cell (variant, n, rep) of the grid does:
+ *
+ *   simulate(n, rng)            -> { samples, truth }    draw n samples from the true model
+ *   fit(samples, truth, rng)    -> FitResult             estimate (the truth is there for near-truth starts)
+ *   losses(fit, truth)          -> { name: value, ... }  distances between fit and truth
+ *
+ * The study's "loss" names the main loss among those returned. Kinds register themselves in
+ * `kinds` (see kinds.ts for the built-in ones); a user can add their own with `registerKind`.
+ */
+import type { FitResult } from '../estimate/estimator.js';
+import type { Samples } from '../mixture/family.js';
+import type { MixingMeasure } from '../mixture/measure.js';
+import type { Rng } from '../util/rng.js';
+import { InputError } from '../util/errors.js';
+
+export interface Simulated {
+  readonly samples: Samples;
+  readonly truth: MixingMeasure;
+}
+
+export interface CellModel {
+  simulate(n: number, rng: Rng): Simulated;
+  fit(samples: Samples, truth: MixingMeasure, rng: Rng): FitResult;
+  losses(fit: FitResult, truth: MixingMeasure): Record<string, number>;
+}
+
+export interface ModelKind {
+  readonly kind: string;
+  /** One line for `simulate --help`. */
+  readonly summary: string;
+  /** Validate the blocks (errors name `${path}.model.<field>` / `${path}.estimator.<field>`) and build the cell model. */
+  build(model: Record<string, unknown>, estimator: Record<string, unknown>, path: string): CellModel;
+}
+
+const kinds = new Map<string, ModelKind>();
+
+export function registerKind(kind: ModelKind): void {
+  kinds.set(kind.kind, kind);
+}
+
+export function listKinds(): ModelKind[] {
+  return [...kinds.values()];
+}
+
+export function getKind(kind: unknown, path: string): ModelKind {
+  const k = typeof kind === 'string' ? kinds.get(kind) : undefined;
+  if (k === undefined) throw new InputError(`${path}.model.kind`, `one of ${[...kinds.keys()].join(', ')}`, JSON.stringify(kind));
+  return k;
+}

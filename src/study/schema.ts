@@ -1,0 +1,181 @@
+/**
+ * study.json: one rate study, validated once at the boundary.
+ *
+ *   { "name": "vpt-vs-vapt",
+ *     "seed": 20250131,                      base seed; cell seeds = deriveSeed(seed, variant, n, rep)
+ *     "n": [100, 316, 1000] | { "from": 100, "to": 100000, "count": 13 },   log-spaced, rounded
+ *     "replications": 10,
+ *     "model": { "kind": "...", ... },       defaults shared by every variant (a variant's own
+ *     "estimator": { ... },                  "model" / "estimator" fields override these, key by key)
+ *     "loss": "D1",                          name of the main loss (the `loss` field of a results line)
+ *     "variants": [ { "name": "vapt exact", "model": { ... }, "estimator": { ... } } ],
+ *     "claims": [ { "variants": ["vapt exact"], "rate": "sqrt(log n / n)", "slope": -0.5 } ],
+ *     "quick": { "n": [...], "replications": 3, "variants": ["vapt exact", ...] } }
+ *
+ * Model and estimator blocks are open records here: their kind's own schema (registry.ts) checks
+ * them once the variant is resolved, so an error still names the field, e.g.
+ * `variants[2].model.L: expected an integer >= 1`.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import { parseWith } from '../util/schema.js';
+
+const positiveInt = z.number({ error: 'an integer >= 1' }).int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
+const sampleSize = z.number({ error: 'an integer >= 2' }).int({ error: 'an integer >= 2' }).min(2, { error: 'an integer >= 2' });
+
+const logGrid = z
+  .object({
+    from: sampleSize,
+    to: sampleSize,
+    count: positiveInt,
+  })
+  .strict()
+  .refine((g) => g.to >= g.from, { error: 'to >= from', path: ['to'] });
+
+const nGrid = z.union([z.array(sampleSize).min(1, { error: 'at least one sample size' }), logGrid], {
+  error: 'an array of sample sizes or { "from", "to", "count" }',
+});
+
+const block = z.record(z.string(), z.unknown(), { error: 'an object' });
+
+const variantSchema = z
+  .object({
+    name: z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' }),
+    description: z.string().optional(),
+    model: block.optional(),
+    estimator: block.optional(),
+  })
+  .strict();
+
+const claimSchema = z
+  .object({
+    /** Variant names the claim is about. */
+    variants: z.array(z.string()).min(1, { error: 'at least one variant name' }),
+    /** Which loss (default: the study's main loss). */
+    loss: z.string().optional(),
+    /** The rate as written in the literature, e.g. "sqrt(log n / n)". */
+    rate: z.string({ error: 'a string such as "sqrt(log n / n)"' }),
+    /** Claimed slope of log(loss) on log(n); null for rates slower than any polynomial (1/log^tau n). */
+    slope: z.number({ error: 'a number or null' }).nullable(),
+    /** Where the claim comes from. */
+    source: z.string().optional(),
+  })
+  .strict();
+
+const quickSchema = z
+  .object({
+    n: nGrid.optional(),
+    replications: positiveInt.optional(),
+    variants: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export const studySchema = z
+  .object({
+    name: z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' }),
+    description: z.string().optional(),
+    seed: z.number({ error: 'an integer in [0, 2^32)' }).int({ error: 'an integer in [0, 2^32)' }).min(0).max(4294967295, { error: 'an integer in [0, 2^32)' }),
+    n: nGrid,
+    replications: positiveInt,
+    model: block.optional(),
+    estimator: block.optional(),
+    loss: z.string({ error: 'the name of the main loss' }).min(1),
+    variants: z.array(variantSchema).min(1, { error: 'at least one variant' }),
+    claims: z.array(claimSchema).optional(),
+    quick: quickSchema.optional(),
+  })
+  .strict();
+
+export type StudyConfig = z.infer<typeof studySchema>;
+export type ClaimConfig = z.infer<typeof claimSchema>;
+
+/** A variant with the study-level defaults merged in. */
+export interface ResolvedVariant {
+  readonly name: string;
+  readonly model: Record<string, unknown>;
+  readonly estimator: Record<string, unknown>;
+  /** Field path of this variant in study.json, for error messages (`variants[2]`). */
+  readonly path: string;
+  /** Short hash of the resolved model + estimator + loss: a results line is valid for this variant only if it carries it. */
+  readonly configHash: string;
+}
+
+/** The grid one run covers (full, or the study's quick block). */
+export interface StudyPlan {
+  readonly study: StudyConfig;
+  readonly quick: boolean;
+  readonly n: number[];
+  readonly replications: number;
+  readonly variants: ResolvedVariant[];
+}
+
+/** Log-spaced integer grid from..to with `count` points (duplicates after rounding removed). */
+export function expandGrid(g: StudyConfig['n']): number[] {
+  if (Array.isArray(g)) return [...new Set(g)].sort((a, b) => a - b);
+  if (g.count === 1) return [g.from];
+  const out: number[] = [];
+  const a = Math.log(g.from);
+  const b = Math.log(g.to);
+  for (let i = 0; i < g.count; i++) out.push(Math.round(Math.exp(a + ((b - a) * i) / (g.count - 1))));
+  return [...new Set(out)].sort((x, y) => x - y);
+}
+
+/** JSON with object keys sorted: the same config always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashOf(value: unknown, length = 12): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, length);
+}
+
+/** Validate a parsed study.json (throws InputError naming the field). */
+export function parseStudy(value: unknown, source = 'study.json'): StudyConfig {
+  const study = parseWith(studySchema, value);
+  const names = new Set<string>();
+  study.variants.forEach((v, i) => {
+    if (names.has(v.name)) throw new InputError(`variants[${i}].name`, 'a name no other variant has', JSON.stringify(v.name));
+    names.add(v.name);
+    const kind = (v.model?.kind ?? study.model?.kind) as unknown;
+    if (typeof kind !== 'string') throw new InputError(`variants[${i}].model.kind`, 'a model kind (in the variant or in the study-level "model")', kind === undefined ? 'none' : JSON.stringify(kind));
+  });
+  (study.claims ?? []).forEach((c, i) =>
+    c.variants.forEach((name, j) => {
+      if (!names.has(name)) throw new InputError(`claims[${i}].variants[${j}]`, `one of the variant names (${[...names].join(', ')})`, JSON.stringify(name));
+    }),
+  );
+  (study.quick?.variants ?? []).forEach((name, j) => {
+    if (!names.has(name)) throw new InputError(`quick.variants[${j}]`, `one of the variant names (${[...names].join(', ')})`, JSON.stringify(name));
+  });
+  void source;
+  return study;
+}
+
+/** Merge a variant's blocks over the study's defaults and fix the grid for a full or quick run. */
+export function planStudy(study: StudyConfig, quick: boolean): StudyPlan {
+  const q = quick ? study.quick : undefined;
+  if (quick && q === undefined) throw new InputError('quick', 'a "quick" block in study.json for --quick');
+  const keep = q?.variants === undefined ? undefined : new Set(q.variants);
+  const variants: ResolvedVariant[] = [];
+  study.variants.forEach((v, i) => {
+    if (keep !== undefined && !keep.has(v.name)) return;
+    const model = { ...(study.model ?? {}), ...(v.model ?? {}) };
+    const estimator = { ...(study.estimator ?? {}), ...(v.estimator ?? {}) };
+    variants.push({ name: v.name, model, estimator, path: `variants[${i}]`, configHash: hashOf({ model, estimator, loss: study.loss }) });
+  });
+  return {
+    study,
+    quick,
+    n: expandGrid(q?.n ?? study.n),
+    replications: q?.replications ?? study.replications,
+    variants,
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Worker-thread entry of the study runner: receives the resolved variants once (workerData),
+ * then cells one at a time, and posts back each results line (or the error that stopped it).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runCell, type Cell } from './cell.js';
+import type { ResolvedVariant } from './schema.js';
+
+interface Init {
+  readonly variants: ResolvedVariant[];
+  readonly loss: string;
+}
+
+const init = workerData as Init;
+const byName = new Map(init.variants.map((v) => [v.name, v]));
+
+parentPort?.on('message', (cell: Cell) => {
+  try {
+    const v = byName.get(cell.variant);
+    if (v === undefined) throw new Error(`unknown variant ${cell.variant}`);
+    parentPort?.postMessage({ cell, line: runCell(v, init.loss, cell) });
+  } catch (e) {
+    parentPort?.postMessage({ cell, error: e instanceof Error ? e.message : String(e) });
+  }
+});
