@@ -23,6 +23,7 @@
  * No top-level await: notebooks `require()` this module.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { VitShape } from '../prompts/config.js';
 
 /** Architecture of a ViT. `imageSize` must be a multiple of `patch`, `width` of `heads`. */
 export interface VitConfig {
@@ -149,6 +150,11 @@ export function patchGrid(config: VitConfig): [number, number] {
   return [g, g];
 }
 
+/** The shape `src/prompts/config.ts` counts parameters on: layers, width, patch grid. */
+export function vitShape(config: VitConfig): VitShape {
+  return { layers: config.depth, width: config.width, grid: patchGrid(config) };
+}
+
 /** Validate a config; throws a RangeError naming the field. */
 export function checkVitConfig(c: VitConfig): void {
   const ints: Array<keyof VitConfig> = ['imageSize', 'channels', 'patch', 'width', 'depth', 'heads', 'classes'];
@@ -237,9 +243,12 @@ export function initVit(config: VitConfig, seed: number, trainable = true): VitW
   };
 }
 
-/** A new classification head (zero-initialised as in the VPT-family code). */
-export function initHead(width: number, classes: number, _seed = 0, trainable = true): HeadWeights {
-  return { w: variable(tf.zeros([width, classes]), trainable), b: variable(tf.zeros([classes]), trainable) };
+/**
+ * A new classification head: W ~ truncated normal(0, 0.01) from the seed, b = 0. (Not zero: with
+ * a zero head the loss gradient reaching prompts and E2VPT masks would vanish at step one.)
+ */
+export function initHead(width: number, classes: number, seed = 0, trainable = true): HeadWeights {
+  return { w: variable(trunc([width, classes], seed, 0.01), trainable), b: variable(tf.zeros([classes]), trainable) };
 }
 
 /**
