@@ -59,7 +59,7 @@ test('software adapters are recognised', () => {
   assert.ok(!isSoftwareAdapter('nvidia hopper NVIDIA H100 80GB HBM3'));
 });
 
-test('WebGPU: a ViT forward pass matches cpu when a Vulkan adapter is available', async (t) => {
+test('WebGPU: a ViT forward pass and a training step match cpu when a Vulkan adapter is available', async (t) => {
   let adapter: string;
   try {
     adapter = await webgpuAdapter();
@@ -70,14 +70,28 @@ test('WebGPU: a ViT forward pass matches cpu when a Vulkan adapter is available'
     return;
   }
   console.log(`# WebGPU adapter: ${adapter}`);
+  // cpu first: WebGPU tensors cannot be read back synchronously (no OffscreenCanvas in Node),
+  // so nothing may move from webgpu back to cpu.
   await selectBackend('cpu', { log: () => {} });
   const w = initVit({ ...TINY_VIT, depth: 1 }, 1);
   const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const a = tf.tidy(() => Array.from(vitForward(w, x).dataSync()));
+  const y = tf.tensor1d([3, 7]);
+  const run = async () => {
+    const out = tf.tidy(() => vitForward(w, x));
+    const logits = Array.from(await out.data());
+    out.dispose();
+    const g = tf.variableGrads(() => crossEntropy(vitForward(w, x), y), [w.blocks[0]!.wq]);
+    const grad = Array.from(await (g.grads[w.blocks[0]!.wq.name] as tf.Tensor).data());
+    tf.dispose([g.value, ...Object.values(g.grads)]);
+    return { logits, grad };
+  };
+  const c = await run();
   const info = await selectBackend('webgpu', { log: () => {} });
   assert.equal(info.backend, 'webgpu');
-  const b = tf.tidy(() => Array.from(vitForward(w, x).dataSync()));
-  a.forEach((v, i) => assert.ok(Math.abs(v - (b[i] as number)) < 1e-3, `logit ${i}: ${v} vs ${b[i]}`));
+  const g = await run();
+  c.logits.forEach((v, i) => assert.ok(Math.abs(v - (g.logits[i] as number)) < 1e-3, `logit ${i}: ${v} vs ${g.logits[i]}`));
+  const scale = Math.max(...c.grad.map(Math.abs));
+  c.grad.forEach((v, i) => assert.ok(Math.abs(v - (g.grad[i] as number)) < 1e-3 * scale + 1e-7, `grad ${i}: ${v} vs ${g.grad[i]}`));
   disposeVit(w);
-  x.dispose();
+  tf.dispose([x, y]);
 });
