@@ -1,6 +1,8 @@
 /** The registry of subcommands, in the order `prompt-experts --help` lists them. */
 import type { Command } from './command.js';
+import { moeViewCommand } from './moe-view.js';
+import { paramsCommand } from './params.js';
 import { simulateCommand } from './simulate.js';
 import { mergeCommand } from './merge.js';
 
-export const commands: Command[] = [simulateCommand, mergeCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand];
