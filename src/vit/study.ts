@@ -1,0 +1,216 @@
+/**
+ * The study files of the ViT experiments (`experiments/<study>/study.json`), validated with zod
+ * at the boundary: one schema for sample-efficiency sweeps (`kind: "vit-sweep"`) and one for
+ * planted-prompt studies (`kind: "vit-planted"`). Both share the backbone block, which says how
+ * to pretrain the backbone when `experiments/<study>/backbone/` does not hold one yet.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import { parseJsonText, parseWith } from '../util/schema.js';
+import { DEFAULT_E2VPT, DEFAULT_VAPT, DEFAULT_VPT, type PromptConfig } from '../prompts/config.js';
+import { TASK_NAMES } from './data/tasks.js';
+import type { MethodSpec } from './index.js';
+
+const posInt = z.number({ error: 'a positive integer' }).int({ error: 'a positive integer' }).min(1, { error: 'a positive integer' });
+const nonNegInt = z.number({ error: 'an integer >= 0' }).int({ error: 'an integer >= 0' }).min(0, { error: 'an integer >= 0' });
+const posNum = z.number({ error: 'a positive number' }).refine((v) => Number.isFinite(v) && v > 0, { error: 'a positive finite number' });
+const nonNegNum = z.number({ error: 'a number >= 0' }).refine((v) => Number.isFinite(v) && v >= 0, { error: 'a finite number >= 0' });
+const fraction = z.number({ error: 'a number in [0, 1]' }).min(0, { error: 'a number in [0, 1]' }).max(1, { error: 'a number in [0, 1]' });
+const seed = z.number({ error: 'an integer in [0, 2^32)' }).int({ error: 'an integer in [0, 2^32)' }).min(0).max(4294967295, { error: 'an integer in [0, 2^32)' });
+const taskName = z.string({ error: `a task name (${TASK_NAMES.join(', ')})` }).refine((t) => TASK_NAMES.includes(t), { error: `one of ${TASK_NAMES.join(', ')}` });
+
+export const vitArchSchema = z
+  .object({
+    imageSize: posInt,
+    channels: posInt.default(1),
+    patch: posInt,
+    width: posInt,
+    depth: posInt,
+    heads: posInt,
+    mlpRatio: posNum,
+  })
+  .strict()
+  .refine((v) => v.imageSize % v.patch === 0, { error: 'imageSize must be a multiple of patch', path: ['patch'] })
+  .refine((v) => v.width % v.heads === 0, { error: 'width must be a multiple of heads', path: ['heads'] });
+
+export const backboneSchema = z
+  .object({
+    vit: vitArchSchema,
+    task: taskName.default('digits-0-4'),
+    trainSize: posInt.default(20000),
+    testSize: posInt.default(1000),
+    steps: posInt.default(400),
+    batchSize: posInt.default(64),
+    lr: posNum.default(2e-3),
+    warmupSteps: nonNegInt.default(40),
+    weightDecay: nonNegNum.default(0.05),
+    seed: seed.default(1),
+  })
+  .strict();
+
+export const trainSchema = z
+  .object({
+    steps: posInt,
+    batchSize: posInt.default(32),
+    lr: posNum.default(0.1),
+    warmupSteps: nonNegInt.default(10),
+    momentum: fraction.default(0.9),
+    weightDecay: nonNegNum.default(0),
+  })
+  .strict();
+
+/** Prompt-config fields a study may set (merged over the defaults of src/prompts/config.ts). */
+const promptFields = z
+  .object({
+    prompts: nonNegInt,
+    visualPrompts: nonNegInt,
+    kvPrompts: nonNegInt,
+    sharedKV: z.boolean(),
+    kernel: posInt,
+    padding: nonNegInt,
+    rank: posInt,
+    residual: z.boolean(),
+    layerNorm: z.boolean(),
+    staticFirstLayer: z.boolean(),
+    projectorBias: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export const METHOD_CHOICES = ['vpt-shallow', 'vpt-deep', 'e2vpt', 'vapt', 'linear-probe', 'full-finetune'] as const;
+
+const pruneSchema = z
+  .object({
+    /** Fractions of the active token / segment masks pruned after the first training run. */
+    visualTokens: fraction.default(0),
+    visualSegments: fraction.default(0),
+    kvTokens: fraction.default(0),
+    kvSegments: fraction.default(0),
+    /** Training batches the mask importance is summed over. */
+    batches: posInt.default(4),
+  })
+  .strict();
+
+export const methodSchema = z
+  .object({
+    name: z.enum(METHOD_CHOICES, { error: `one of ${METHOD_CHOICES.join(', ')}` }),
+    /** Name in results.jsonl (default: name). */
+    label: z.string().min(1).optional(),
+    config: promptFields.optional(),
+    /** Overrides of the study's train block for this method (e.g. a smaller lr for full fine-tuning). */
+    train: trainSchema.partial().optional(),
+    /** Untrained-prompt baseline: prompts stay at their initialisation, only the head trains. */
+    frozenPrompts: z.boolean().default(false),
+    /** E2VPT only: prune-then-rewind (train, prune by mask importance, retrain from the same init with frozen masks). */
+    prune: pruneSchema.optional(),
+  })
+  .strict()
+  .refine((m) => m.prune === undefined || m.name === 'e2vpt', { error: 'prune applies to e2vpt only', path: ['prune'] });
+
+export const sweepSchema = z
+  .object({
+    kind: z.literal('vit-sweep', { error: '"vit-sweep"' }),
+    name: z.string().min(1, { error: 'a non-empty string' }),
+    description: z.string().optional(),
+    backbone: backboneSchema,
+    tasks: z.array(taskName).min(1, { error: 'at least one task' }),
+    methods: z.array(methodSchema).min(1, { error: 'at least one method' }),
+    n: z.array(posInt).min(1, { error: 'at least one n' }),
+    seeds: z.array(seed).min(1, { error: 'at least one seed' }),
+    testSize: posInt.default(1000),
+    train: trainSchema,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const labels = s.methods.map((m) => m.label ?? m.name);
+    labels.forEach((l, i) => {
+      if (labels.indexOf(l) !== i) ctx.addIssue({ code: 'custom', message: `a unique method label (${JSON.stringify(l)} appears twice; set "label")`, path: ['methods', i, 'label'] });
+    });
+  });
+
+export type SweepStudy = z.infer<typeof sweepSchema>;
+export type MethodEntry = z.infer<typeof methodSchema>;
+export type BackboneBlock = z.infer<typeof backboneSchema>;
+
+export const plantedSchema = z
+  .object({
+    kind: z.literal('vit-planted', { error: '"vit-planted"' }),
+    name: z.string().min(1, { error: 'a non-empty string' }),
+    description: z.string().optional(),
+    backbone: backboneSchema,
+    /** Real images the teacher labels (their class labels are ignored). */
+    task: taskName.default('digits-5-9'),
+    /** Prompt forms planted in the teacher (and fitted by the student of the same form). */
+    forms: z
+      .array(
+        z
+          .object({
+            name: z.enum(['vpt-deep', 'vpt-shallow', 'vapt'], { error: 'vpt-deep, vpt-shallow or vapt' }),
+            label: z.string().min(1).optional(),
+            config: promptFields.optional(),
+          })
+          .strict(),
+      )
+      .min(1, { error: 'at least one form' }),
+    n: z.array(posInt).min(2, { error: 'at least two values of n (a slope needs two)' }),
+    seeds: z.array(seed).min(1, { error: 'at least one seed' }),
+    /** Scale of the planted parameters relative to their default initialisation. */
+    plantScale: posNum.default(3),
+    fit: z
+      .object({
+        steps: posInt.default(300),
+        lr: posNum.default(0.01),
+        /** Restarts from fresh random inits; the lowest final training loss wins. */
+        restarts: posInt.default(1),
+      })
+      .strict()
+      .default({ steps: 300, lr: 0.01, restarts: 1 }),
+    /** Held-out images for the student's test error. */
+    testSize: posInt.default(500),
+  })
+  .strict();
+
+export type PlantedStudy = z.infer<typeof plantedSchema>;
+
+function readStudyJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new InputError(path, 'a readable study.json');
+  }
+  return parseJsonText(text, path);
+}
+
+export function loadSweepStudy(path: string): SweepStudy {
+  return parseWith(sweepSchema, readStudyJson(path), path + ': ');
+}
+
+export function loadPlantedStudy(path: string): PlantedStudy {
+  return parseWith(plantedSchema, readStudyJson(path), path + ': ');
+}
+
+/** The full prompt config of a method (defaults of src/prompts/config.ts, overridden by the study). */
+export function methodSpec(name: (typeof METHOD_CHOICES)[number], fields: z.infer<typeof promptFields> = {}): MethodSpec {
+  const pick = <T extends PromptConfig>(base: T): T => {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(fields)) {
+      if (!(k in base)) throw new InputError(`config.${k}`, `a field of the ${base.kind} config (${Object.keys(base).filter((x) => x !== 'kind').join(', ')})`);
+      out[k] = v;
+    }
+    return out as T;
+  };
+  switch (name) {
+    case 'vpt-deep':
+    case 'vpt-shallow':
+      return { name, config: pick({ ...DEFAULT_VPT, mode: name === 'vpt-deep' ? 'deep' : 'shallow' }) };
+    case 'e2vpt':
+      return { name, config: pick(DEFAULT_E2VPT) };
+    case 'vapt':
+      return { name, config: pick(DEFAULT_VAPT) };
+    default:
+      if (Object.keys(fields).length > 0) throw new InputError('config', `no prompt config for ${name}`);
+      return { name };
+  }
+}
