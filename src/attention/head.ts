@@ -12,7 +12,7 @@
  * (`attention`: unnormalised exp-weights times V, divided by the row sum at the end, as an
  * attention kernel does), so `maxAbsError` measures a genuine second route.
  */
-import { type Mat, zeros, matmul } from '../linalg/mat.js';
+import { type Mat, zeros, matmul, softmaxInto } from '../linalg/mat.js';
 import { InputError } from '../util/errors.js';
 import type { Head, MoeView, PromptExperts } from './types.js';
 
@@ -106,6 +106,39 @@ function stack(a: Mat, b: Mat | undefined): Mat {
   return out;
 }
 
+/**
+ * Row kernel shared by the MoE view and the prompt mixtures (src/mixture/prompt-mixture.ts):
+ * out[outOff + e] = q[qOff..qOff+dk) . keys[e*dk..(e+1)*dk) * inv + bias[e], e < E.
+ */
+export function scoreRowInto(
+  q: Float64Array,
+  qOff: number,
+  keys: Float64Array,
+  E: number,
+  dk: number,
+  inv: number,
+  bias: Float64Array | undefined,
+  out: Float64Array,
+  outOff: number,
+): void {
+  for (let e = 0; e < E; e++) {
+    let dot = 0;
+    const ko = e * dk;
+    for (let k = 0; k < dk; k++) dot += (q[qOff + k] as number) * (keys[ko + k] as number);
+    out[outOff + e] = dot * inv + (bias === undefined ? 0 : (bias[e] as number));
+  }
+}
+
+/** Row kernel: out[outOff..outOff+dv) = sum_e gates[gOff + e] values[e*dv..(e+1)*dv). */
+export function mixRowInto(gates: Float64Array, gOff: number, values: Float64Array, E: number, dv: number, out: Float64Array, outOff: number): void {
+  for (let c = 0; c < dv; c++) out[outOff + c] = 0;
+  for (let e = 0; e < E; e++) {
+    const g = gates[gOff + e] as number;
+    const vo = e * dv;
+    for (let c = 0; c < dv; c++) out[outOff + c] = (out[outOff + c] as number) + g * (values[vo + c] as number);
+  }
+}
+
 /** The MoE view of one head on tokens X (N x d), with optional prompt experts. */
 export function moeView(head: Head, X: Mat, prompt?: PromptExperts): MoeView {
   checkHead(head, X, prompt);
@@ -122,24 +155,15 @@ export function moeView(head: Head, X: Mat, prompt?: PromptExperts): MoeView {
   const bias = new Float64Array(E);
   if (prompt?.scoreBias !== undefined) bias.set(prompt.scoreBias, N);
 
-  // Scores, expert by expert.
+  // Scores, gates and the reconstruction, row by row, with the shared row kernels.
   const inv = 1 / Math.sqrt(dk);
   const scores = zeros(Q, E);
-  for (let i = 0; i < Q; i++) {
-    for (let e = 0; e < E; e++) {
-      let dot = 0;
-      for (let k = 0; k < dk; k++) dot += (q.data[i * dk + k] as number) * (keys.data[e * dk + k] as number);
-      scores.data[i * E + e] = dot * inv + (bias[e] as number);
-    }
-  }
-  const gates = rowSoftmax(scores);
-  // Reconstruction h_i = sum_e g_ie f_e.
+  const gates = zeros(Q, E);
   const output = zeros(Q, dv);
   for (let i = 0; i < Q; i++) {
-    for (let e = 0; e < E; e++) {
-      const g = gates.data[i * E + e] as number;
-      for (let c = 0; c < dv; c++) output.data[i * dv + c] = (output.data[i * dv + c] as number) + g * (expertOutputs.data[e * dv + c] as number);
-    }
+    scoreRowInto(q.data, i * dk, keys.data, E, dk, inv, bias, scores.data, i * E);
+    softmaxInto(scores.data.subarray(i * E, (i + 1) * E), gates.data.subarray(i * E, (i + 1) * E));
+    mixRowInto(gates.data, i * E, expertOutputs.data, E, dv, output.data, i * dv);
   }
   // Direct computation, on its own route.
   const direct = attention(q, keys, expertOutputs, prompt?.scoreBias === undefined ? undefined : bias);

@@ -1,5 +1,5 @@
 /** The exact MoE view of attention heads (THEORY.md §1-2). */
 export type { Head, MoeView, PromptExperts, ExpertKind, ScoreKind } from './types.js';
-export { moeView, attention, rowSoftmax, checkHead } from './head.js';
+export { moeView, attention, rowSoftmax, checkHead, scoreRowInto, mixRowInto } from './head.js';
 export { type MultiHead, type MultiHeadMoeView, multiHeadMoeView, hconcat } from './multihead.js';
 export { type KindOptions, type Kinds, classifyView, numericalDegrees } from './kinds.js';

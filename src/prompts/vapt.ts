@@ -42,8 +42,14 @@ export interface VaptHeadPrompt {
 
 /** LayerNorm over each row: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance). */
 export function layerNorm(X: Mat, gamma?: ArrayLike<number>, beta?: ArrayLike<number>, eps = LN_EPS): Mat {
+  const out = zeros(X.rows, X.cols);
+  layerNormInto(X, gamma, beta, eps, out.data);
+  return out;
+}
+
+/** `layerNorm` written into `out` (rows x d, row-major; may not alias X). */
+export function layerNormInto(X: Mat, gamma: ArrayLike<number> | undefined, beta: ArrayLike<number> | undefined, eps: number, out: Float64Array): void {
   const d = X.cols;
-  const out = zeros(X.rows, d);
   for (let i = 0; i < X.rows; i++) {
     let mean = 0;
     for (let c = 0; c < d; c++) mean += X.data[i * d + c] as number;
@@ -57,10 +63,9 @@ export function layerNorm(X: Mat, gamma?: ArrayLike<number>, beta?: ArrayLike<nu
     for (let c = 0; c < d; c++) {
       const g = gamma === undefined ? 1 : (gamma[c] as number);
       const b = beta === undefined ? 0 : (beta[c] as number);
-      out.data[i * d + c] = ((X.data[i * d + c] as number) - mean) * inv * g + b;
+      out[i * d + c] = ((X.data[i * d + c] as number) - mean) * inv * g + b;
     }
   }
-  return out;
 }
 
 /**
@@ -73,8 +78,19 @@ export function conv(X: Mat, grid: readonly [number, number], kernel: Mat, paddi
   if (kernel.cols !== K) throw new InputError('kernel', `a square K x K matrix`, `${kernel.rows}x${kernel.cols}`);
   if (X.rows !== H * W) throw new InputError('X', `${H * W} rows (grid ${H}x${W})`, `${X.rows}`);
   const [Ho, Wo] = convGrid(grid, K, padding);
+  const out = zeros(Ho * Wo, X.cols);
+  convInto(X, grid, kernel, padding, out.data);
+  return out;
+}
+
+/** `conv` written into `out` (H'W' x d, row-major; shapes unchecked: the caller checked them). */
+export function convInto(X: Mat, grid: readonly [number, number], kernel: Mat, padding: number, out: Float64Array): void {
+  const [H, W] = grid;
+  const K = kernel.rows;
+  const Ho = H + 2 * padding - K + 1;
+  const Wo = W + 2 * padding - K + 1;
   const d = X.cols;
-  const out = zeros(Ho * Wo, d);
+  out.fill(0, 0, Ho * Wo * d);
   for (let a = 0; a < Ho; a++) {
     for (let b = 0; b < Wo; b++) {
       const o = (a * Wo + b) * d;
@@ -86,12 +102,11 @@ export function conv(X: Mat, grid: readonly [number, number], kernel: Mat, paddi
           if (x < 0 || x >= W) continue;
           const k = kernel.data[u * K + v] as number;
           const src = (y * W + x) * d;
-          for (let c = 0; c < d; c++) out.data[o + c] = (out.data[o + c] as number) + k * (X.data[src + c] as number);
+          for (let c = 0; c < d; c++) out[o + c] = (out[o + c] as number) + k * (X.data[src + c] as number);
         }
       }
     }
   }
-  return out;
 }
 
 /** G = alpha C + bias 1^T: alpha is L x H'W', C is H'W' x d, bias length L (optional). */
@@ -112,20 +127,32 @@ export function featureMlp(G: Mat, W1: Mat, W2: Mat, residual: boolean): Mat {
   if (W1.cols !== d) throw new InputError('W1', `${d} columns (d)`, `${W1.cols}`);
   if (W2.rows !== d || W2.cols !== r) throw new InputError('W2', `a ${d}x${r} matrix (d x r)`, `${W2.rows}x${W2.cols}`);
   const out = zeros(G.rows, d);
-  const h = new Float64Array(r);
+  featureMlpInto(G, W1, W2, residual, out.data, new Float64Array(G.rows * r));
+  return out;
+}
+
+/**
+ * `featureMlp` written into `out` (L x d); `pre` (L x r) receives the pre-activations W1 g_j
+ * (their signs are the ReLU pattern a Jacobian needs). Shapes unchecked.
+ */
+export function featureMlpInto(G: Mat, W1: Mat, W2: Mat, residual: boolean, out: Float64Array, pre: Float64Array): void {
+  const d = G.cols;
+  const r = W1.rows;
   for (let j = 0; j < G.rows; j++) {
     for (let a = 0; a < r; a++) {
       let s = 0;
       for (let c = 0; c < d; c++) s += (W1.data[a * d + c] as number) * (G.data[j * d + c] as number);
-      h[a] = s > 0 ? s : 0;
+      pre[j * r + a] = s;
     }
     for (let c = 0; c < d; c++) {
       let s = residual ? (G.data[j * d + c] as number) : 0;
-      for (let a = 0; a < r; a++) s += (W2.data[c * r + a] as number) * (h[a] as number);
-      out.data[j * d + c] = s;
+      for (let a = 0; a < r; a++) {
+        const h = pre[j * r + a] as number;
+        if (h > 0) s += (W2.data[c * r + a] as number) * h;
+      }
+      out[j * d + c] = s;
     }
   }
-  return out;
 }
 
 /** The adaptive prompts P(X) (L x d). */

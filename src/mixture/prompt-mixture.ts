@@ -1,0 +1,526 @@
+/**
+ * The prompt mixtures of THEORY.md §3 as regression families: one head, one query row (row 0 of
+ * the token matrix), the pretrained part known and fixed, only the prompt atoms estimated.
+ *
+ *   x = vec(X), X in R^{N x d} (row-major);  q = W_Q^T x_0;  kappa_i = W_K^T x_i, nu_i = W_V^T x_i (i < N)
+ *   f_G(X) = [ sum_i exp(q . kappa_i / sqrt(dk)) nu_i + sum_j exp(q . kappa_{N+j} / sqrt(dk) + b_j) nu_{N+j} ]
+ *            / [ same weights summed ]                                          (y in R^dv)
+ *
+ * Prompt atoms theta_j (theta layout, atom by atom: [b_j, atom parameters]):
+ *   vpt   (p_j in R^d, b_j)             kappa_{N+j} = W_K^T p_j,  nu_{N+j} = W_V^T p_j    (tied, constant in X)
+ *   kv    (k_j in R^dk, v_j in R^dv, b_j)  kappa_{N+j} = k_j,     nu_{N+j} = v_j          (untied prefix / E2VPT kv)
+ *   vapt  (alpha_j in R^{H'W'}, b_j)    P_j = G_j + W2 relu(W1 G_j) (or W2 relu(W1 G_j) without residual),
+ *                                       G_j = alpha_j conv(LN(X)),  kappa = W_K^T P_j, nu = W_V^T P_j
+ * G = sum_j exp(b_j) delta_{theta_j}: each atom of the measure has weight exp(b_j) and params
+ * { p } / { k, v } / { alpha }. The token experts carry no bias, so there is no translation
+ * symmetry in (b, scores) to anchor away.
+ *
+ * Normalisation (what makes a distance between atoms meaningful): in VAPT the shared feature MLP
+ * (W1, W2), the convolution kernel, the LayerNorm (gamma = 1, beta = 0 when enabled) and the
+ * projector bias (fixed at 0) belong to the known pretrained part, drawn once from `seed`, and
+ * are never fitted. Fixing W1 and W2 removes ReLU's positive scaling symmetry
+ * (W1, W2) -> (c W1, W2 / c) and the MLP-against-alpha symmetry (alpha -> c alpha with W1 -> W1 / c),
+ * so an atom is its alpha_j alone (with b_j). For VPT, p_j enters only through W_K^T p_j and
+ * W_V^T p_j: it is identifiable when [W_K W_V] has rank d (d <= dk + dv, true for Gaussian
+ * weights); with d > dk + dv the component of p_j in the common null space is not.
+ *
+ * Computed through src/attention: the keys and values of all N + L experts are written into
+ * buffers and the output row is produced by the same row kernels as `moeView`
+ * (`scoreRowInto`, `softmaxInto`, `mixRowInto`); VAPT prompts by the same building blocks as
+ * src/prompts/vapt.ts (`layerNormInto`, `convInto`, `featureMlpInto`). All buffers are allocated
+ * once per family, so `predict` and `jacobian` allocate nothing per sample.
+ *
+ * Jacobian (g_j the gate of prompt expert j, f the output, a = W_K q / sqrt(dk)):
+ *   d f / d b_j       = g_j (nu_j - f)
+ *   vpt   d f / d p_j = g_j [ (nu_j - f) a^T + W_V^T ]
+ *   kv    d f / d k_j = g_j (nu_j - f) q^T / sqrt(dk),    d f / d v_j = g_j I
+ *   vapt  d f / d alpha_jk = g_j [ (nu_j - f) a^T M_j C_k + W_V^T M_j C_k ],
+ *         M_j = [residual] I + W2 D_j W1,  D_j = diag(1[W1 G_j > 0]),  C_k = row k of conv(LN(X)).
+ */
+import { z } from 'zod';
+import { type Mat, softmaxInto } from '../linalg/mat.js';
+import { mixRowInto, scoreRowInto } from '../attention/head.js';
+import type { Head, PromptExperts } from '../attention/types.js';
+import { convGrid } from '../prompts/config.js';
+import { LN_EPS, convInto, featureMlpInto, layerNormInto, vaptExperts, type VaptHeadPrompt } from '../prompts/vapt.js';
+import type { HeadPrompt } from '../prompts/head-prompt.js';
+import { InputError } from '../util/errors.js';
+import { makeRng, type Rng } from '../util/rng.js';
+import { parseInput } from '../prompts/validate.js';
+import type { RegressionFamily } from './family.js';
+import type { Atom, MixingMeasure } from './measure.js';
+import { sampleInputs as sampleInputRows } from './sample.js';
+
+export type PromptMixtureKind = 'vpt' | 'kv' | 'vapt';
+
+export interface PromptMixtureConfig {
+  readonly kind: PromptMixtureKind;
+  /** Number of tokens N (for vapt, H * W of the grid). */
+  readonly tokens: number;
+  /** Token width d. */
+  readonly width: number;
+  readonly dk: number;
+  readonly dv: number;
+  /** Number of prompt atoms L. */
+  readonly atoms: number;
+  /** vapt: patch grid [H, W] with H * W = N (default: the most square factorisation of N). */
+  readonly grid?: readonly [number, number];
+  /** vapt: kernel size K (default 2, or 1 if the grid is thinner). */
+  readonly kernel?: number;
+  /** vapt: zero padding (default 0). */
+  readonly padding?: number;
+  /** vapt: hidden width r of the shared MLP (default 8). */
+  readonly rank?: number;
+  /** vapt: P = G + g(G) (default true) or g(G). */
+  readonly residual?: boolean;
+  /** vapt: LayerNorm (gamma 1, beta 0) before the convolution (default false). */
+  readonly layerNorm?: boolean;
+  /** Seed of the pretrained weights (W_Q, W_K, W_V; vapt: kernel, W1, W2). */
+  readonly seed: number;
+}
+
+/** The config with every default filled in. */
+export interface ResolvedPromptMixtureConfig extends PromptMixtureConfig {
+  readonly grid: readonly [number, number];
+  readonly kernel: number;
+  readonly padding: number;
+  readonly rank: number;
+  readonly residual: boolean;
+  readonly layerNorm: boolean;
+}
+
+export interface PromptMixturePretrained {
+  readonly head: Head;
+  /** vapt only (null otherwise). */
+  readonly kernel: Mat | null;
+  readonly W1: Mat | null;
+  readonly W2: Mat | null;
+}
+
+export interface PromptMixtureFamily extends RegressionFamily {
+  readonly config: ResolvedPromptMixtureConfig;
+  readonly kind: PromptMixtureKind;
+  /** Number of prompt atoms L. */
+  readonly atoms: number;
+  /** Parameters per atom, bias included (theta has atoms * atomSize entries). */
+  readonly atomSize: number;
+  /** Names and lengths of an atom's parameter blocks (after the bias), in theta order. */
+  readonly blocks: ReadonlyArray<{ readonly name: string; readonly length: number }>;
+  /** Typical scale of an atom's parameters (1, or 1/sqrt(H'W') for alpha). */
+  readonly paramScale: number;
+  readonly pretrained: PromptMixturePretrained;
+  /** A random theta (for random starts): parameters N(0, paramScale^2), biases log(N / L). */
+  sampleTheta(rng: Rng): Float64Array;
+  /** n token matrices with i.i.d. N(0, 1) entries, row-major n x (N d). */
+  sampleInputs(n: number, rng: Rng): Float64Array;
+  /** The prompt experts at X (keys, values, scoreBias = b) for `moeView`. */
+  promptExperts(theta: Float64Array, X: Mat): PromptExperts;
+  /** The atoms as a head-level prompt of src/prompts (without the score biases). */
+  headPrompt(theta: Float64Array): HeadPrompt;
+  /** Approximate floating-point operations of one `jacobian` call. */
+  readonly flopsPerJacobian: number;
+}
+
+const positive = z.int().min(1);
+export const promptMixtureConfigSchema = z.object({
+  kind: z.enum(['vpt', 'kv', 'vapt']),
+  tokens: positive,
+  width: positive,
+  dk: positive,
+  dv: positive,
+  atoms: positive,
+  grid: z.tuple([positive, positive]).optional(),
+  kernel: positive.optional(),
+  padding: z.int().min(0).optional(),
+  rank: positive.optional(),
+  residual: z.boolean().optional(),
+  layerNorm: z.boolean().optional(),
+  seed: z.int().min(0).max(4294967295),
+});
+
+function squarestGrid(N: number): [number, number] {
+  let h = Math.floor(Math.sqrt(N));
+  while (N % h !== 0) h--;
+  return [h, N / h];
+}
+
+/** Validate a config (InputError naming the field) and fill in its defaults. */
+export function resolvePromptMixtureConfig(config: PromptMixtureConfig, base = ''): ResolvedPromptMixtureConfig {
+  const c = parseInput(promptMixtureConfigSchema, config, base);
+  const f = (name: string): string => (base === '' ? name : `${base}.${name}`);
+  const grid: [number, number] = c.grid === undefined ? squarestGrid(c.tokens) : [c.grid[0], c.grid[1]];
+  if (c.kind === 'vapt' && grid[0] * grid[1] !== c.tokens) {
+    throw new InputError(f('grid'), `H*W equal to tokens (${c.tokens})`, `${grid[0]}x${grid[1]} = ${grid[0] * grid[1]}`);
+  }
+  const padding = c.padding ?? 0;
+  const kernel = c.kernel ?? Math.min(2, Math.min(grid[0], grid[1]) + 2 * padding);
+  if (c.kind === 'vapt' && kernel > Math.min(grid[0], grid[1]) + 2 * padding) {
+    throw new InputError(f('kernel'), `at most ${Math.min(grid[0], grid[1]) + 2 * padding} (the padded grid ${grid[0] + 2 * padding}x${grid[1] + 2 * padding})`, String(kernel));
+  }
+  return { ...c, grid, kernel, padding, rank: c.rank ?? 8, residual: c.residual ?? true, layerNorm: c.layerNorm ?? false };
+}
+
+function gaussMat(rng: Rng, rows: number, cols: number, sd: number): Mat {
+  const data = new Float64Array(rows * cols);
+  for (let k = 0; k < data.length; k++) data[k] = sd * rng.normal();
+  return { rows, cols, data };
+}
+
+/** The prompt mixture family of a config (see the module header for the model). */
+export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily {
+  const cfg = resolvePromptMixtureConfig(config);
+  const { kind, tokens: N, width: d, dk, dv, atoms: L, residual } = cfg;
+  const E = N + L;
+  const inv = 1 / Math.sqrt(dk);
+
+  // Pretrained part, drawn in a fixed order that does not depend on L.
+  const rng = makeRng(cfg.seed);
+  const WQ = gaussMat(rng, d, dk, 1 / Math.sqrt(d));
+  const WK = gaussMat(rng, d, dk, 1 / Math.sqrt(d));
+  const WV = gaussMat(rng, d, dv, 1 / Math.sqrt(d));
+  const head: Head = { WQ, WK, WV };
+  const isVapt = kind === 'vapt';
+  const K = cfg.kernel;
+  const r = cfg.rank;
+  const [Ho, Wo] = isVapt ? convGrid(cfg.grid, K, cfg.padding) : [0, 0];
+  const HW = Ho * Wo;
+  const kernel = isVapt ? gaussMat(rng, K, K, 1 / K) : null;
+  const W1 = isVapt ? gaussMat(rng, r, d, 1 / Math.sqrt(d)) : null;
+  const W2 = isVapt ? gaussMat(rng, d, r, 1 / Math.sqrt(r)) : null;
+
+  const blocks =
+    kind === 'vpt'
+      ? [{ name: 'p', length: d }]
+      : kind === 'kv'
+        ? [
+            { name: 'k', length: dk },
+            { name: 'v', length: dv },
+          ]
+        : [{ name: 'alpha', length: HW }];
+  const atomSize = 1 + blocks.reduce((s, b) => s + b.length, 0);
+  const nParams = L * atomSize;
+  const paramScale = isVapt ? 1 / Math.sqrt(HW) : 1;
+
+  // Buffers, allocated once.
+  const xm: { rows: number; cols: number; data: Float64Array } = { rows: N, cols: d, data: new Float64Array(N * d) };
+  const q = new Float64Array(dk);
+  const a = new Float64Array(d);
+  const keys = new Float64Array(E * dk);
+  const values = new Float64Array(E * dv);
+  const bias = new Float64Array(E);
+  const scores = new Float64Array(E);
+  const gates = new Float64Array(E);
+  const lnOut = isVapt && cfg.layerNorm ? new Float64Array(N * d) : null;
+  const lnMat = lnOut === null ? null : { rows: N, cols: d, data: lnOut };
+  const C = new Float64Array(HW * d);
+  const alphaBuf = new Float64Array(L * HW);
+  const Gbuf = new Float64Array(L * d);
+  const Gmat: Mat = { rows: L, cols: d, data: Gbuf };
+  const pre = new Float64Array(L * r);
+  const P = new Float64Array(L * d);
+  const Ca = new Float64Array(HW);
+  const CWV = new Float64Array(HW * dv);
+  const CW1 = new Float64Array(HW * r);
+  const w2a = new Float64Array(r);
+  // B = W_V^T W2 (dv x r), fixed.
+  const B = new Float64Array(dv * r);
+  if (W2 !== null) {
+    for (let c = 0; c < dv; c++) {
+      for (let t = 0; t < r; t++) {
+        let s = 0;
+        for (let m = 0; m < d; m++) s += (WV.data[m * dv + c] as number) * (W2.data[m * r + t] as number);
+        B[c * r + t] = s;
+      }
+    }
+  }
+
+  /** keys/values rows [row] = W^T u for u = src[off..off+d). */
+  const project = (src: Float64Array, off: number, W: Mat, out: Float64Array, row: number): void => {
+    const w = W.cols;
+    const o = row * w;
+    for (let m = 0; m < w; m++) out[o + m] = 0;
+    for (let k = 0; k < d; k++) {
+      const u = src[off + k] as number;
+      if (u === 0) continue;
+      const wo = k * w;
+      for (let m = 0; m < w; m++) out[o + m] = (out[o + m] as number) + u * (W.data[wo + m] as number);
+    }
+  };
+
+  const forward = (theta: Float64Array, x: Float64Array, out: Float64Array): void => {
+    if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
+    if (x.length !== N * d) throw new InputError('x', `an array of length ${N * d} (N d)`, `length ${x.length}`);
+    xm.data = x;
+    // Query row 0 and the token experts.
+    for (let m = 0; m < dk; m++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (x[k] as number) * (WQ.data[k * dk + m] as number);
+      q[m] = s;
+    }
+    for (let i = 0; i < N; i++) {
+      project(x, i * d, WK, keys, i);
+      project(x, i * d, WV, values, i);
+      bias[i] = 0;
+    }
+    // Prompt experts.
+    for (let j = 0; j < L; j++) {
+      const o = j * atomSize;
+      bias[N + j] = theta[o] as number;
+      if (kind === 'vpt') {
+        project(theta, o + 1, WK, keys, N + j);
+        project(theta, o + 1, WV, values, N + j);
+      } else if (kind === 'kv') {
+        for (let m = 0; m < dk; m++) keys[(N + j) * dk + m] = theta[o + 1 + m] as number;
+        for (let m = 0; m < dv; m++) values[(N + j) * dv + m] = theta[o + 1 + dk + m] as number;
+      } else {
+        for (let k = 0; k < HW; k++) alphaBuf[j * HW + k] = theta[o + 1 + k] as number;
+      }
+    }
+    if (isVapt) {
+      const U: Mat = lnMat === null ? xm : lnMat;
+      if (lnOut !== null) layerNormInto(xm, undefined, undefined, LN_EPS, lnOut);
+      convInto(U, cfg.grid, kernel as Mat, cfg.padding, C);
+      // G = alpha C (projector without bias), then P = featureMlp(G).
+      for (let j = 0; j < L; j++) {
+        for (let c = 0; c < d; c++) Gbuf[j * d + c] = 0;
+        for (let k = 0; k < HW; k++) {
+          const al = alphaBuf[j * HW + k] as number;
+          if (al === 0) continue;
+          for (let c = 0; c < d; c++) Gbuf[j * d + c] = (Gbuf[j * d + c] as number) + al * (C[k * d + c] as number);
+        }
+      }
+      featureMlpInto(Gmat, W1 as Mat, W2 as Mat, residual, P, pre);
+      for (let j = 0; j < L; j++) {
+        project(P, j * d, WK, keys, N + j);
+        project(P, j * d, WV, values, N + j);
+      }
+    }
+    // The output row, with the MoE view's row kernels.
+    scoreRowInto(q, 0, keys, E, dk, inv, bias, scores, 0);
+    softmaxInto(scores, gates);
+    mixRowInto(gates, 0, values, E, dv, out, 0);
+  };
+
+  const jacobian = (theta: Float64Array, x: Float64Array, out: Float64Array, jac: Float64Array): void => {
+    forward(theta, x, out);
+    jac.fill(0, 0, dv * nParams);
+    if (kind !== 'kv') {
+      // a = W_K q / sqrt(dk)
+      for (let k = 0; k < d; k++) {
+        let s = 0;
+        for (let m = 0; m < dk; m++) s += (WK.data[k * dk + m] as number) * (q[m] as number);
+        a[k] = s * inv;
+      }
+    }
+    if (isVapt) {
+      const w1 = W1 as Mat;
+      const w2 = W2 as Mat;
+      for (let t = 0; t < r; t++) {
+        let s = 0;
+        for (let m = 0; m < d; m++) s += (w2.data[m * r + t] as number) * (a[m] as number);
+        w2a[t] = s;
+      }
+      for (let k = 0; k < HW; k++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += (C[k * d + c] as number) * (a[c] as number);
+        Ca[k] = s;
+        for (let c = 0; c < dv; c++) CWV[k * dv + c] = 0;
+        for (let t = 0; t < r; t++) CW1[k * r + t] = 0;
+        for (let m = 0; m < d; m++) {
+          const cm = C[k * d + m] as number;
+          if (cm === 0) continue;
+          for (let c = 0; c < dv; c++) CWV[k * dv + c] = (CWV[k * dv + c] as number) + cm * (WV.data[m * dv + c] as number);
+          for (let t = 0; t < r; t++) CW1[k * r + t] = (CW1[k * r + t] as number) + cm * (w1.data[t * d + m] as number);
+        }
+      }
+    }
+    const P_ = nParams;
+    for (let j = 0; j < L; j++) {
+      const g = gates[N + j] as number;
+      const o = j * atomSize;
+      for (let c = 0; c < dv; c++) {
+        const diff = (values[(N + j) * dv + c] as number) - (out[c] as number);
+        const row = c * P_;
+        jac[row + o] = g * diff;
+        if (kind === 'vpt') {
+          for (let k = 0; k < d; k++) jac[row + o + 1 + k] = g * (diff * (a[k] as number) + (WV.data[k * dv + c] as number));
+        } else if (kind === 'kv') {
+          for (let m = 0; m < dk; m++) jac[row + o + 1 + m] = g * diff * (q[m] as number) * inv;
+          jac[row + o + 1 + dk + c] = g;
+        } else {
+          for (let k = 0; k < HW; k++) {
+            let ds = residual ? (Ca[k] as number) : 0;
+            let dn = residual ? (CWV[k * dv + c] as number) : 0;
+            for (let t = 0; t < r; t++) {
+              if ((pre[j * r + t] as number) <= 0) continue;
+              const cw = CW1[k * r + t] as number;
+              ds += cw * (w2a[t] as number);
+              dn += cw * (B[c * r + t] as number);
+            }
+            jac[row + o + 1 + k] = g * (diff * ds + dn);
+          }
+        }
+      }
+    }
+  };
+
+  const toMeasure = (theta: Float64Array): MixingMeasure => {
+    if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
+    const atomsOut: Atom[] = [];
+    for (let j = 0; j < L; j++) {
+      const o = j * atomSize;
+      const params: Record<string, Float64Array> = {};
+      let off = o + 1;
+      for (const b of blocks) {
+        params[b.name] = theta.slice(off, off + b.length);
+        off += b.length;
+      }
+      atomsOut.push({ weight: Math.exp(theta[o] as number), params });
+    }
+    return { atoms: atomsOut };
+  };
+
+  const fromMeasure = (g: MixingMeasure): Float64Array => {
+    if (g.atoms.length !== L) throw new InputError('measure.atoms', `${L} atoms (the family's)`, `${g.atoms.length}`);
+    const theta = new Float64Array(nParams);
+    g.atoms.forEach((atom, j) => {
+      const o = j * atomSize;
+      const w = atom.weight ?? 1;
+      if (!(w > 0) || !Number.isFinite(w)) throw new InputError(`measure.atoms[${j}].weight`, 'a finite positive number', String(w));
+      theta[o] = Math.log(w);
+      let off = o + 1;
+      for (const b of blocks) {
+        const v = atom.params[b.name];
+        if (v === undefined || v.length !== b.length) {
+          throw new InputError(`measure.atoms[${j}].params.${b.name}`, `an array of length ${b.length}`, v === undefined ? 'nothing' : `length ${v.length}`);
+        }
+        theta.set(v, off);
+        off += b.length;
+      }
+    });
+    return theta;
+  };
+
+  const sampleTheta = (rngS: Rng): Float64Array => {
+    const theta = new Float64Array(nParams);
+    for (let j = 0; j < L; j++) {
+      const o = j * atomSize;
+      theta[o] = Math.log(N / L);
+      for (let k = 1; k < atomSize; k++) theta[o + k] = paramScale * rngS.normal();
+    }
+    return theta;
+  };
+
+  const thetaToMat = (theta: Float64Array, from: number, length: number): Mat => {
+    const data = new Float64Array(L * length);
+    for (let j = 0; j < L; j++) data.set(theta.subarray(j * atomSize + 1 + from, j * atomSize + 1 + from + length), j * length);
+    return { rows: L, cols: length, data };
+  };
+  const biases = (theta: Float64Array): Float64Array => Float64Array.from({ length: L }, (_, j) => theta[j * atomSize] as number);
+
+  const headPrompt = (theta: Float64Array): HeadPrompt => {
+    switch (kind) {
+      case 'vpt':
+        return { kind: 'vpt', P: thetaToMat(theta, 0, d), mode: 'deep' };
+      case 'kv':
+        return { kind: 'e2vpt', keys: thetaToMat(theta, 0, dk), values: thetaToMat(theta, dk, dv) };
+      case 'vapt': {
+        const p: VaptHeadPrompt = {
+          kind: 'vapt',
+          grid: cfg.grid,
+          kernel: kernel as Mat,
+          padding: cfg.padding,
+          alpha: thetaToMat(theta, 0, HW),
+          bias: new Float64Array(L),
+          W1: W1 as Mat,
+          W2: W2 as Mat,
+          residual,
+          layerNorm: cfg.layerNorm ? { gamma: new Float64Array(d).fill(1), beta: new Float64Array(d) } : null,
+        };
+        return p;
+      }
+    }
+  };
+
+  const promptExperts = (theta: Float64Array, X: Mat): PromptExperts => {
+    const hp = headPrompt(theta);
+    const scoreBias = biases(theta);
+    if (hp.kind === 'vapt') return { ...vaptExperts(head, X, hp), scoreBias };
+    if (hp.kind === 'vpt') {
+      const P = hp.P;
+      // keys W_K^T p_j and values W_V^T p_j, as src/prompts/vpt.ts makes them (deep: no extra query rows).
+      const k = new Float64Array(L * dk);
+      const v = new Float64Array(L * dv);
+      for (let j = 0; j < L; j++) {
+        project(P.data, j * d, WK, k, j);
+        project(P.data, j * d, WV, v, j);
+      }
+      return { keys: { rows: L, cols: dk, data: k }, values: { rows: L, cols: dv, data: v }, scoreBias };
+    }
+    return { keys: hp.keys as Mat, values: hp.values as Mat, scoreBias };
+  };
+
+  const tokensFlops = N * d * (dk + dv) * 2 + d * dk * 2;
+  const promptFlops = kind === 'vpt' ? L * d * (dk + dv) * 2 : kind === 'kv' ? 0 : HW * K * K * d * 2 + L * (HW * d * 2 + 2 * r * d * 2 + d * (dk + dv) * 2);
+  const jacFlops = kind === 'vapt' ? HW * d * (dv + r + 1) * 2 + L * dv * HW * (r * 4 + 4) : L * dv * (atomSize * 3);
+  return {
+    name: `${kind} prompt mixture (N=${N}, d=${d}, dk=${dk}, dv=${dv}, L=${L}${isVapt ? `, grid ${cfg.grid[0]}x${cfg.grid[1]}, K=${K}, r=${r}` : ''})`,
+    config: cfg,
+    kind,
+    atoms: L,
+    atomSize,
+    blocks,
+    paramScale,
+    inputDim: N * d,
+    outputDim: dv,
+    nParams,
+    pretrained: { head, kernel, W1, W2 },
+    predict: forward,
+    jacobian,
+    toMeasure,
+    fromMeasure,
+    sampleTheta,
+    sampleInputs: (n: number, rngI: Rng) => sampleInputRows({ kind: 'gaussian', dim: N * d }, n, rngI),
+    promptExperts,
+    headPrompt,
+    flopsPerJacobian: tokensFlops + promptFlops + E * (dk * 2 + dv * 2 + 20) + jacFlops,
+  };
+}
+
+export interface TruthOptions {
+  /** Minimum distance between atoms, in units of paramScale * sqrt(atom dimension) (default 0.5). */
+  readonly separation?: number;
+  /** Spread of the biases around log(N / L) (uniform, default 0.5). */
+  readonly biasSpread?: number;
+}
+
+/**
+ * A well-separated true measure with the family's L atoms: parameters N(0, paramScale^2) per
+ * entry, redrawn (up to 1,000 times) until every pair of atoms is at least `separation` apart
+ * (relative to the typical atom norm), biases log(N / L) + U(-spread, spread) so the prompts
+ * carry about as much gate mass as the tokens.
+ */
+export function randomTruth(family: PromptMixtureFamily, rng: Rng, opts: TruthOptions = {}): MixingMeasure {
+  const sep = opts.separation ?? 0.5;
+  const spread = opts.biasSpread ?? 0.5;
+  const L = family.atoms;
+  const S = family.atomSize;
+  const dim = S - 1;
+  const minDist = sep * family.paramScale * Math.sqrt(dim);
+  let theta = new Float64Array(family.nParams);
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    theta = family.sampleTheta(rng);
+    let ok = true;
+    for (let i = 0; i < L && ok; i++) {
+      for (let j = i + 1; j < L && ok; j++) {
+        let s = 0;
+        for (let k = 1; k < S; k++) s += ((theta[i * S + k] as number) - (theta[j * S + k] as number)) ** 2;
+        if (Math.sqrt(s) < minDist) ok = false;
+      }
+    }
+    if (ok) break;
+    if (attempt === 999) throw new InputError('separation', `a separation achievable by ${L} random atoms in dimension ${dim}`, String(sep));
+  }
+  for (let j = 0; j < L; j++) theta[j * S] = Math.log(family.config.tokens / L) + spread * (2 * rng.uniform() - 1);
+  return family.toMeasure(theta);
+}
