@@ -9,3 +9,4 @@ export * as attention from './attention/index.js';
 export * as prompts from './prompts/index.js';
 export { moeView, multiHeadMoeView, classifyView } from './attention/index.js';
 export { promptedView, promptedAttention, promptedKinds, paramCount, paramTable, runMoeView } from './prompts/index.js';
+export { promptMixture, randomTruth, type PromptMixtureConfig, type PromptMixtureFamily } from './mixture/prompt-mixture.js';

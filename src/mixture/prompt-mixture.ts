@@ -234,16 +234,22 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     }
   }
 
-  /** keys/values rows [row] = W^T u for u = src[off..off+d). */
-  const project = (src: Float64Array, off: number, W: Mat, out: Float64Array, row: number): void => {
-    const w = W.cols;
+  // W_K^T and W_V^T (rows contiguous), so each projected entry is one contiguous dot product.
+  const transposeData = (W: Mat): Float64Array => {
+    const t = new Float64Array(W.rows * W.cols);
+    for (let k = 0; k < W.rows; k++) for (let m = 0; m < W.cols; m++) t[m * W.rows + k] = W.data[k * W.cols + m] as number;
+    return t;
+  };
+  const WKt = transposeData(WK);
+  const WVt = transposeData(WV);
+  /** out[row * w .. + w) = W^T u for u = src[off..off+d), with Wt = W^T (w x d). */
+  const project = (src: Float64Array, off: number, Wt: Float64Array, w: number, out: Float64Array, row: number): void => {
     const o = row * w;
-    for (let m = 0; m < w; m++) out[o + m] = 0;
-    for (let k = 0; k < d; k++) {
-      const u = src[off + k] as number;
-      if (u === 0) continue;
-      const wo = k * w;
-      for (let m = 0; m < w; m++) out[o + m] = (out[o + m] as number) + u * (W.data[wo + m] as number);
+    for (let m = 0; m < w; m++) {
+      const wo = m * d;
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (src[off + k] as number) * (Wt[wo + k] as number);
+      out[o + m] = s;
     }
   };
 
@@ -258,8 +264,8 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
       q[m] = s;
     }
     for (let i = 0; i < N; i++) {
-      project(x, i * d, WK, keys, i);
-      project(x, i * d, WV, values, i);
+      project(x, i * d, WKt, dk, keys, i);
+      project(x, i * d, WVt, dv, values, i);
       bias[i] = 0;
     }
     // Prompt experts.
@@ -267,8 +273,8 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
       const o = j * atomSize;
       bias[N + j] = theta[o] as number;
       if (kind === 'vpt') {
-        project(theta, o + 1, WK, keys, N + j);
-        project(theta, o + 1, WV, values, N + j);
+        project(theta, o + 1, WKt, dk, keys, N + j);
+        project(theta, o + 1, WVt, dv, values, N + j);
       } else if (kind === 'kv') {
         for (let m = 0; m < dk; m++) keys[(N + j) * dk + m] = theta[o + 1 + m] as number;
         for (let m = 0; m < dv; m++) values[(N + j) * dv + m] = theta[o + 1 + dk + m] as number;
@@ -291,8 +297,8 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
       }
       featureMlpInto(Gmat, W1 as Mat, W2 as Mat, residual, P, pre);
       for (let j = 0; j < L; j++) {
-        project(P, j * d, WK, keys, N + j);
-        project(P, j * d, WV, values, N + j);
+        project(P, j * d, WKt, dk, keys, N + j);
+        project(P, j * d, WVt, dv, values, N + j);
       }
     }
     // The output row, with the MoE view's row kernels.
@@ -452,8 +458,8 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
       const k = new Float64Array(L * dk);
       const v = new Float64Array(L * dv);
       for (let j = 0; j < L; j++) {
-        project(P.data, j * d, WK, k, j);
-        project(P.data, j * d, WV, v, j);
+        project(P.data, j * d, WKt, dk, k, j);
+        project(P.data, j * d, WVt, dv, v, j);
       }
       return { keys: { rows: L, cols: dk, data: k }, values: { rows: L, cols: dv, data: v }, scoreBias };
     }
