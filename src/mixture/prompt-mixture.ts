@@ -49,7 +49,6 @@ import { makeRng, type Rng } from '../util/rng.js';
 import { parseInput } from '../prompts/validate.js';
 import type { RegressionFamily } from './family.js';
 import type { Atom, MixingMeasure } from './measure.js';
-import { sampleInputs as sampleInputRows } from './sample.js';
 
 export type PromptMixtureKind = 'vpt' | 'kv' | 'vapt';
 
@@ -486,7 +485,12 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     toMeasure,
     fromMeasure,
     sampleTheta,
-    sampleInputs: (n: number, rngI: Rng) => sampleInputRows({ kind: 'gaussian', dim: N * d }, n, rngI),
+    sampleInputs: (n: number, rngI: Rng) => {
+      if (!Number.isInteger(n) || n < 1) throw new InputError('n', 'an integer >= 1', String(n));
+      const X = new Float64Array(n * N * d);
+      for (let k = 0; k < X.length; k++) X[k] = rngI.normal();
+      return X;
+    },
     promptExperts,
     headPrompt,
     flopsPerJacobian: tokensFlops + promptFlops + E * (dk * 2 + dv * 2 + 20) + jacFlops,
