@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { withDefaults } from '../src/prompts/config.js';
 import {
   createMethod,
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const cfg = TINY_VIT;
   const results: Array<{ info: BackendInfo; rows: Row[]; profile: string[] }> = [];
+  const loadBefore = os.loadavg()[0] as number;
   // WebGPU last: its tensors cannot be read back synchronously, so nothing moves back from it.
   const order = [...args.backends].sort((a, b) => Number(a === 'webgpu') - Number(b === 'webgpu'));
   for (const b of order) {
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
   const all = results.flatMap((r) => r.rows);
   const out = [
     `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up steps (cpu: a third), medians; SGD momentum.`,
+    `Machine: ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] as number).toFixed(1)} at the end (other processes share the cores: timings are only as steady as that load).`,
     '',
     ...results.map((r) => `- ${r.info.backend}: ${r.info.device}`),
     '',

@@ -127,7 +127,7 @@ test('prune: lowest importance first among active entries, ties by index, alread
   assert.throws(() => prune([1], [1], 1.5), /fraction/);
 });
 
-test('E2VPT: masked entries are exactly zero in the prompts the layer sees; importances are |dL/dmask|; pruning across layers', () => {
+test('E2VPT: masked entries are exactly zero in the prompts the layer sees; importances are |dL/dmask|; pruning across layers', async () => {
   const cfg = withDefaults({ kind: 'e2vpt', visualPrompts: 3, kvPrompts: 2, sharedKV: false });
   const m = createE2vpt(backbone, cfg, { classes: 4, seed: 3 });
   const masks = fullMasks(CFG.depth, cfg);
@@ -146,6 +146,7 @@ test('E2VPT: masked entries are exactly zero in the prompts the layer sees; impo
     }
   });
   const imp = m.maskImportance(x, y);
+  assert.deepEqual(await m.maskImportanceAsync(x, y), imp);
   assert.equal(imp.length, CFG.depth);
   assert.equal(imp[0]!.visualSegment[0]!.length, 16);
   assert.ok(imp.every((l) => l.visualToken.every((v) => v >= 0 && Number.isFinite(v))));

@@ -42,7 +42,7 @@ export interface E2vptMethod extends TuningMethod {
   readonly kvKeys: readonly tf.Variable[];
   /** [Lkv, D] per layer when not shared, else the same variables as kvKeys. */
   readonly kvValues: readonly tf.Variable[];
-  /** Current masks (copies). */
+  /** Current masks (copies of a JavaScript-side mirror: no read-back, works on every backend). */
   masks(): E2vptMasks;
   /** Replace the masks (they stay non-trainable). */
   setMasks(masks: E2vptMasks): void;
@@ -51,6 +51,8 @@ export interface E2vptMethod extends TuningMethod {
    * forward pass). Accumulate over batches with `addImportances`.
    */
   maskImportance(images: tf.Tensor4D, labels: tf.Tensor1D): E2vptMasks;
+  /** The same, read back asynchronously: use this on WebGPU (no synchronous read-back in Node). */
+  maskImportanceAsync(images: tf.Tensor4D, labels: tf.Tensor1D): Promise<E2vptMasks>;
 }
 
 /** All-ones masks. */
@@ -196,13 +198,15 @@ export function createE2vpt(backbone: VitWeights, config: E2vptConfig, options: 
     options,
   });
 
-  const masks = (): E2vptMasks =>
-    maskVars.map((m) => ({
-      visualToken: Array.from(m.visualToken.dataSync()),
-      visualSegment: m.visualSegment.arraySync() as number[][],
-      kvToken: Array.from(m.kvToken.dataSync()),
-      kvSegment: m.kvSegment.arraySync() as number[][],
+  const copy = (ms: E2vptMasks): E2vptMasks =>
+    ms.map((m) => ({
+      visualToken: m.visualToken.slice(),
+      visualSegment: m.visualSegment.map((r) => r.slice()),
+      kvToken: m.kvToken.slice(),
+      kvSegment: m.kvSegment.map((r) => r.slice()),
     }));
+  let mirror = copy(init);
+  const masks = (): E2vptMasks => copy(mirror);
 
   const setMasks = (ms: E2vptMasks): void => {
     if (ms.length !== depth) throw new RangeError(`e2vpt masks: ${ms.length} layers, expected ${depth}`);
@@ -215,11 +219,13 @@ export function createE2vpt(backbone: VitWeights, config: E2vptConfig, options: 
         v.kvSegment.assign(tf.tensor2d(m.kvSegment, [Lkv, SEGMENTS]));
       });
     });
+    mirror = copy(ms);
   };
 
-  const maskImportance = (images: tf.Tensor4D, labels: tf.Tensor1D): E2vptMasks => {
+  /** |d loss / d mask| as tensors, in the order of `flat` (4 per layer). */
+  const importanceTensors = (images: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor[] => {
     const flat: tf.Tensor[] = maskVars.flatMap((m) => [m.visualToken, m.visualSegment, m.kvToken, m.kvSegment]);
-    const grads = tf.tidy(() => {
+    return tf.tidy(() => {
       const g = tf.grads((...ts: tf.Tensor[]) => {
         current = maskVars.map((_, l) => ({
           visualToken: ts[4 * l] as tf.Tensor1D,
@@ -235,15 +241,26 @@ export function createE2vpt(backbone: VitWeights, config: E2vptConfig, options: 
       });
       return g(flat).map((t) => tf.abs(t));
     });
-    const arr = grads.map((t) => t.arraySync());
-    tf.dispose(grads);
-    return maskVars.map((_, l) => ({
+  };
+  const unflatten = (arr: unknown[]): E2vptMasks =>
+    maskVars.map((_, l) => ({
       visualToken: arr[4 * l] as number[],
       visualSegment: arr[4 * l + 1] as number[][],
       kvToken: arr[4 * l + 2] as number[],
       kvSegment: arr[4 * l + 3] as number[][],
     }));
+  const maskImportance = (images: tf.Tensor4D, labels: tf.Tensor1D): E2vptMasks => {
+    const grads = importanceTensors(images, labels);
+    const arr = grads.map((t) => t.arraySync());
+    tf.dispose(grads);
+    return unflatten(arr);
+  };
+  const maskImportanceAsync = async (images: tf.Tensor4D, labels: tf.Tensor1D): Promise<E2vptMasks> => {
+    const grads = importanceTensors(images, labels);
+    const arr = await Promise.all(grads.map((t) => t.array()));
+    tf.dispose(grads);
+    return unflatten(arr);
   };
 
-  return { ...method, config, visual, kvKeys, kvValues, masks, setMasks, maskImportance };
+  return { ...method, config, visual, kvKeys, kvValues, masks, setMasks, maskImportance, maskImportanceAsync };
 }
