@@ -74,18 +74,27 @@ interface Row {
   tunable: number;
 }
 
-/** Median milliseconds of `steps` calls, each timed to the loss being read back. */
-async function timeIt(steps: number, f: () => tf.Scalar): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    const s = f();
-    await s.data();
-    s.dispose();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(ms.length / 2)] as number;
+async function once(f: () => tf.Scalar): Promise<number> {
+  const t0 = performance.now();
+  const s = f();
+  await s.data();
+  s.dispose();
+  return performance.now() - t0;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/**
+ * Median milliseconds of each function over `steps` rounds. The functions run interleaved
+ * (f1, f2, f3, f1, f2, f3, ...) so that a change in the machine's load hits all of them alike.
+ */
+async function timeInterleaved(steps: number, fs: Array<() => tf.Scalar>): Promise<number[]> {
+  const ms: number[][] = fs.map(() => []);
+  for (let i = 0; i < steps; i++) for (let j = 0; j < fs.length; j++) (ms[j] as number[]).push(await once(fs[j] as () => tf.Scalar));
+  return ms.map(median);
 }
 
 async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Promise<{ info: BackendInfo; rows: Row[]; profile: string[] } | null> {
@@ -113,10 +122,8 @@ async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Pr
       return g.value;
     };
     const step = () => opt.minimize(loss, true, vars) as tf.Scalar;
-    await timeIt(2, step); // warm-up: kernels compiled, optimizer slots made
-    const forwardMs = await timeIt(steps, fwd);
-    const fwdBwdMs = await timeIt(steps, fwdBwd);
-    const stepMs = await timeIt(steps, step);
+    await timeInterleaved(2, [fwd, fwdBwd, step]); // warm-up: kernels compiled, optimizer slots made
+    const [forwardMs, fwdBwdMs, stepMs] = (await timeInterleaved(steps, [fwd, fwdBwd, step])) as [number, number, number];
     rows.push({
       backend: req,
       device: info.device,
@@ -184,7 +191,7 @@ async function main(): Promise<void> {
   }
   const all = results.flatMap((r) => r.rows);
   const out = [
-    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up steps (cpu: a third), medians; SGD momentum.`,
+    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up rounds (cpu: a third), medians of interleaved rounds; SGD momentum.`,
     `Machine: ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] as number).toFixed(1)} at the end (other processes share the cores: timings are only as steady as that load).`,
     '',
     ...results.map((r) => `- ${r.info.backend}: ${r.info.device}`),

@@ -30,6 +30,7 @@ import { createVpt } from '../../src/vit/prompts/vpt.js';
 import { createE2vpt, SEGMENTS, type E2vptMethod } from '../../src/vit/prompts/e2vpt.js';
 import { createVapt, type VaptMethod } from '../../src/vit/prompts/vapt.js';
 import { selectBackend } from '../../src/vit/backend.js';
+import { createLinearProbe } from '../../src/vit/prompts/linear-probe.js';
 
 const HEADS = 2;
 const DH = 16;
@@ -248,6 +249,17 @@ for (const variant of vaptVariants) {
     m.dispose();
   });
 }
+
+test('no prompts (linear probe, full fine-tuning): the plain tfjs attention equals the MoE view of the tokens alone', () => {
+  const m = createLinearProbe(backbone, { classes: 3, seed: 7 });
+  const att = randomAttention(16);
+  const T = tokens(95);
+  const empty: PromptExperts = { keys: { rows: 0, cols: DH, data: new Float64Array(0) }, values: { rows: 0, cols: DH, data: new Float64Array(0) } };
+  const rel = agree(m, 0, T, att, () => empty);
+  assert.ok(rel < TOL, `relative error ${rel}`);
+  tf.dispose([T, ...Object.values(att.tf)]);
+  m.dispose();
+});
 
 test('multi-head output with W_O: tfjs equals concat of the per-head MoE views times W_O', () => {
   const m = createVpt(backbone, { kind: 'vpt', prompts: 2, mode: 'deep' }, { classes: 3, seed: 6 });
