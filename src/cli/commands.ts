@@ -4,5 +4,6 @@ import { moeViewCommand } from './moe-view.js';
 import { paramsCommand } from './params.js';
 import { simulateCommand } from './simulate.js';
 import { mergeCommand } from './merge.js';
+import { vitCommand } from './vit.js';
 
-export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, vitCommand];

@@ -157,15 +157,18 @@ export const plantedSchema = z
     seeds: z.array(seed).min(1, { error: 'at least one seed' }),
     /** Scale of the planted parameters relative to their default initialisation. */
     plantScale: posNum.default(3),
+    /** Standard deviation sigma of the Gaussian noise added to every target coordinate. */
+    noise: nonNegNum.default(0.5),
     fit: z
       .object({
-        steps: posInt.default(300),
+        steps: posInt.default(200),
+        batchSize: posInt.default(32),
         lr: posNum.default(0.01),
-        /** Restarts from fresh random inits; the lowest final training loss wins. */
-        restarts: posInt.default(1),
+        /** Start: truth + initPerturbation * (a fresh initialisation, centred). */
+        initPerturbation: nonNegNum.default(0.5),
       })
       .strict()
-      .default({ steps: 300, lr: 0.01, restarts: 1 }),
+      .default({ steps: 200, batchSize: 32, lr: 0.01, initPerturbation: 0.5 }),
     /** Held-out images for the student's test error. */
     testSize: posInt.default(500),
   })
@@ -183,12 +186,23 @@ function readStudyJson(path: string): unknown {
   return parseJsonText(text, path);
 }
 
+/** Parse with the field path prefixed by the file, e.g. `study.json: methods[2].name: expected ...`. */
+function parseStudy<T extends z.ZodType>(schema: T, path: string): z.infer<T> {
+  const value = readStudyJson(path);
+  try {
+    return parseWith(schema, value);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${path}: ${e.field}`, e.expected);
+    throw e;
+  }
+}
+
 export function loadSweepStudy(path: string): SweepStudy {
-  return parseWith(sweepSchema, readStudyJson(path), path + ': ');
+  return parseStudy(sweepSchema, path);
 }
 
 export function loadPlantedStudy(path: string): PlantedStudy {
-  return parseWith(plantedSchema, readStudyJson(path), path + ': ');
+  return parseStudy(plantedSchema, path);
 }
 
 /** The full prompt config of a method (defaults of src/prompts/config.ts, overridden by the study). */

@@ -39,6 +39,9 @@ export interface BackboneMeta {
   readonly backend: string;
 }
 
+/** The tiny backbone of experiments/vit-tiny: 28 x 28 MNIST, patch 7 (4 x 4 grid), width 48, 3 blocks of 3 heads. */
+export const TINY_ARCH: Omit<VitConfig, 'classes'> = { imageSize: 28, channels: 1, patch: 7, width: 48, depth: 3, heads: 3, mlpRatio: 2 };
+
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'vit'> = {
   task: 'digits-0-4',
   trainSize: 20000,

@@ -1,0 +1,102 @@
+/**
+ * `prompt-experts vit <pretrain|sweep|planted>`: the ViT prompt experiments (issue 4).
+ * Every subcommand takes --backend auto|node-gpu|webgpu|wasm|cpu and prints the backend and device
+ * it ran on (also recorded in every results line).
+ */
+import { InputError } from '../util/errors.js';
+import { type Command, intFlag, parseFlags } from './command.js';
+import { describeBackend, parseBackend, selectBackend, type BackendRequest } from '../vit/backend.js';
+import { DEFAULT_PRETRAIN, TINY_ARCH, pretrainBackbone } from '../vit/train/pretrain.js';
+import { runSweep } from '../vit/sweep.js';
+import { runPlanted } from '../vit/planted.js';
+
+const HELP = `Usage: prompt-experts vit <subcommand> [options]
+
+Subcommands:
+  pretrain [--out DIR] [--steps N] [--seed S]
+      Pretrain a backbone ViT (28x28 MNIST, patch 7, width 48, depth 3, 3 heads) on digits 0-4
+      and save it as a tfjs-format checkpoint folder (model.json + weights.bin; default
+      experiments/vit-tiny/backbone). Resumes from DIR/partial if a run was cut.
+  sweep experiments/<study>/study.json
+      Sample-efficiency sweep: methods x tasks x n x seeds on the study's frozen backbone
+      (pretrained into experiments/<study>/backbone/ first when missing). Appends one line per cell
+      to experiments/<study>/results.jsonl and skips cells already there (resumable):
+        {"study","method","base","task","group","n","seed","accuracy","error","loss","trainLoss",
+         "tunableParams","promptParams","activePromptParams","steps","lr","backend","device",
+         "seconds","finished"}
+      Sessions (start, end, backend, device, versions, backbone) go to run.json beside it.
+  planted experiments/<study>/study.json
+      Planted prompts: a teacher (frozen backbone + planted VPT or VAPT prompt parameters) maps
+      real MNIST images to its CLS features plus Gaussian noise; a student with the same backbone
+      fits the prompts from n images; the Voronoi loss between fitted and planted prompt atoms
+      against n. One line per fit ({"kind":"fit","form","n","seed","loss",...}) and, after the
+      run, one line per form with the slope of log loss on log n and its bootstrap 95% interval
+      ({"kind":"slope","form","slope","ci",...}; older slope lines are replaced).
+
+Options (all subcommands):
+  --backend B   auto | node-gpu | webgpu | wasm | cpu (default auto: node-gpu, a hardware
+                WebGPU adapter, wasm, cpu, first that works)
+  --quiet       no progress output
+`;
+
+export const vitCommand: Command = {
+  name: 'vit',
+  summary: 'ViT prompt experiments: pretrain a backbone, sample-efficiency sweep, planted prompts',
+  help: HELP,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    const { values, positionals } = parseFlags(
+      rest,
+      { backend: { type: 'string' }, quiet: { type: 'boolean' }, out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' } },
+      `vit ${sub ?? ''}`.trim(),
+    );
+    let backend: BackendRequest = 'auto';
+    if (values.backend !== undefined) {
+      try {
+        backend = parseBackend(values.backend as string);
+      } catch {
+        throw new InputError('--backend', 'one of auto, node-gpu, webgpu, wasm, cpu', JSON.stringify(values.backend));
+      }
+    }
+    const quiet = values.quiet === true;
+    const log = (m: string): void => {
+      if (!quiet) process.stderr.write(`${m}\n`);
+    };
+    const onePath = (): string => {
+      const p = positionals[0];
+      if (p === undefined || positionals.length > 1) throw new InputError(`vit ${sub} arguments`, 'one path to a study.json');
+      return p;
+    };
+    switch (sub) {
+      case 'pretrain': {
+        if (positionals.length > 0) throw new InputError('vit pretrain arguments', 'no positional arguments (use --out DIR)');
+        const info = await selectBackend(backend, { log });
+        process.stderr.write(`backend: ${describeBackend(info)}\n`);
+        const out = (values.out as string | undefined) ?? 'experiments/vit-tiny/backbone';
+        const meta = await pretrainBackbone(out, {
+          ...DEFAULT_PRETRAIN,
+          vit: TINY_ARCH,
+          steps: intFlag(values.steps as string | undefined, 'steps', DEFAULT_PRETRAIN.steps),
+          seed: intFlag(values.seed as string | undefined, 'seed', DEFAULT_PRETRAIN.seed, 0),
+          label: quiet ? null : 'pretrain',
+        });
+        process.stdout.write(`${JSON.stringify({ out, ...meta, device: info.device })}\n`);
+        return 0;
+      }
+      case 'sweep': {
+        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit sweep arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
+        const s = await runSweep(onePath(), { backend, quiet, log });
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return 0;
+      }
+      case 'planted': {
+        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit planted arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
+        const s = await runPlanted(onePath(), { backend, quiet, log });
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return 0;
+      }
+      default:
+        throw new InputError('vit subcommand', 'pretrain, sweep or planted', sub === undefined ? 'nothing' : JSON.stringify(sub));
+    }
+  },
+};
