@@ -23,12 +23,13 @@ Options:
   --workers W    worker threads (default: all cores, os.availableParallelism()); 0 = in this thread
   --shard i/N    run only shard i of N (cells whose canonical index is i-1 mod N) and write
                  results.shard-i-of-N.jsonl; combine the shards with \`prompt-experts merge\`
+  --variant V    run only variant V (repeatable)
   --limit K      stop after K new cells
   --quiet        no progress output
 
 Results line (one per fit):
   {"variant","n","rep","seed","loss","losses":{...},"iterations","converged","objective",
-   "restarts","seconds","cellSeconds","configHash"}
+   "restarts","seconds","cellSeconds","configHash","estimate":[{"weight","params":{...}}]}
 
 Model kinds:
 ${listKinds()
@@ -39,7 +40,7 @@ ${listKinds()
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, quiet: { type: 'boolean' } },
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, variant: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
       'simulate',
     );
     const path = positionals[0];
@@ -51,6 +52,7 @@ ${listKinds()
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       limit: values.limit === undefined ? undefined : intFlag(values.limit as string, 'limit', 0, 1),
       quiet: values.quiet === true,
+      variants: values.variant === undefined ? undefined : (values.variant as string[]),
     });
     return summary.failed > 0 ? 1 : 0;
   },

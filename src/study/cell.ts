@@ -4,6 +4,7 @@
  * and inside worker threads (worker.ts), so both paths give byte-identical lines up to timings.
  */
 import { makeRng } from '../util/rng.js';
+import { measureToJson } from '../mixture/measure.js';
 import { InputError } from '../util/errors.js';
 import { getKind, type CellModel } from './registry.js';
 import type { ResolvedVariant } from './schema.js';
@@ -24,6 +25,7 @@ export interface Cell {
  *   losses     every loss the model kind measures, the main one included
  *   seconds    fit time (estimator only); cellSeconds: simulate + fit + losses
  *   configHash the variant's resolved config hash: lines from an older config are never mixed in
+ *   estimate   the fitted measure: [{ weight?, params: { name: number[] } }]
  */
 export interface ResultLine {
   readonly variant: string;
@@ -39,6 +41,8 @@ export interface ResultLine {
   readonly seconds: number;
   readonly cellSeconds: number;
   readonly configHash: string;
+  /** The fitted mixing measure (atoms with weight and named parameters), so losses can be recomputed without refitting. */
+  readonly estimate?: ReturnType<typeof measureToJson>;
 }
 
 const built = new Map<string, CellModel>();
@@ -84,5 +88,6 @@ export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell): Resul
     seconds: d.seconds,
     cellSeconds: (performance.now() - t0) / 1000,
     configHash: v.configHash,
+    estimate: measureToJson(fit.measure),
   };
 }

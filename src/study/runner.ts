@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly quiet?: boolean;
   /** Stop after this many new cells (for tests and dry runs). */
   readonly limit?: number;
+  /** Run only these variants (by name). */
+  readonly variants?: ReadonlyArray<string>;
 }
 
 export interface RunSummary {
@@ -276,7 +278,12 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   if (!endsWithNewline(resultsPath)) appendFileSync(resultsPath, '\n');
   const done = new Set(existing.map(cellKey));
   const mine = shardCells(gridCells(plan), opts.shard);
-  let todo = executionOrder(mine.filter((c) => !done.has(cellKey(c))));
+  if (opts.variants !== undefined) {
+    const names = new Set(plan.variants.map((v) => v.name));
+    for (const name of opts.variants) if (!names.has(name)) throw new InputError('--variant', `one of ${[...names].map((x) => JSON.stringify(x)).join(', ')}`, JSON.stringify(name));
+  }
+  const only = opts.variants === undefined ? undefined : new Set(opts.variants);
+  let todo = executionOrder(mine.filter((c) => !done.has(cellKey(c)) && (only === undefined || only.has(c.variant))));
   if (opts.limit !== undefined) todo = todo.slice(0, opts.limit);
   const skipped = mine.length - mine.filter((c) => !done.has(cellKey(c))).length;
 

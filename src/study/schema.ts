@@ -58,6 +58,17 @@ const claimSchema = z
     rate: z.string({ error: 'a string such as "sqrt(log n / n)"' }),
     /** Claimed slope of log(loss) on log(n); null for rates slower than any polynomial (1/log^tau n). */
     slope: z.number({ error: 'a number or null' }).nullable(),
+    /**
+     * The rate's functional form, when it is not a bare power: the verdict then compares the
+     * measured slope with the slope the form implies over the measured n range (src/rates).
+     */
+    form: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('power'), exponent: z.number() }).strict(),
+        z.object({ kind: z.literal('logpower'), gamma: z.number() }).strict(),
+        z.object({ kind: z.literal('inverse-log'), tau: z.number() }).strict(),
+      ], { error: '{ "kind": "power", "exponent" } | { "kind": "logpower", "gamma" } | { "kind": "inverse-log", "tau" }' })
+      .optional(),
     /** Where the claim comes from. */
     source: z.string().optional(),
   })
