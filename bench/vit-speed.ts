@@ -109,7 +109,7 @@ async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Pr
   const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % cfg.classes));
   const rows: Row[] = [];
   let profile: string[] = [];
-  const steps = req === 'cpu' ? Math.max(2, Math.floor(args.steps / 3)) : args.steps;
+  const steps = req === 'cpu' || req === 'webgpu' ? Math.max(3, Math.floor(args.steps / 3)) : args.steps;
   for (const spec of SPECS.filter((s) => args.methods.length === 0 || args.methods.includes(s.name))) {
     const m = createMethod(backbone, spec, { classes: cfg.classes, seed: 3 });
     const vars = m.trainableVariables();
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   }
   const all = results.flatMap((r) => r.rows);
   const out = [
-    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up rounds (cpu: a third), medians of interleaved rounds; SGD momentum.`,
+    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up rounds (cpu and webgpu: a third, at least 3), medians of interleaved rounds; SGD momentum.`,
     `Machine: ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] as number).toFixed(1)} at the end (other processes share the cores: timings are only as steady as that load).`,
     '',
     ...results.map((r) => `- ${r.info.backend}: ${r.info.device}`),
