@@ -1,0 +1,24 @@
+/** Losses between fitted and true mixing measures: the general Voronoi loss, its named presets, and errors after optimal matching. */
+export {
+  voronoiLoss,
+  voronoiBreakdown,
+  blockDistance,
+  singletonOneElseTwo,
+  type ExponentRule,
+  type VoronoiOptions,
+  type VoronoiCell,
+  type VoronoiBreakdown,
+} from './voronoi.js';
+export {
+  softmaxD1,
+  gaussianTypeI,
+  gaussianTypeII,
+  hoNguyenR,
+  lossPreset,
+  presetLoss,
+  presetBreakdown,
+  LOSS_PRESETS,
+  type LossPresetName,
+  type GaussianPresetOptions,
+} from './presets.js';
+export { hungarian, matchedErrors, type MatchedErrors, type MatchingOptions } from './matching.js';

@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { PUBLISHED_TYPE_I, gaussianGated, gaussianGatedToMeasure, jointLogLikelihood, sampleGaussianGated } from '../../src/mixture/gaussian-gated.js';
+import { fitEmGaussianGated, publishedInit, publishedPerturbationScales, randomCoverAssignment, emGaussianGated } from '../../src/estimate/em-gaussian-gated.js';
+import { matchedErrors } from '../../src/loss/matching.js';
+import { presetLoss } from '../../src/loss/presets.js';
+import { makeRng } from '../../src/util/rng.js';
+import { InputError } from '../../src/util/errors.js';
+import type { Samples } from '../../src/mixture/family.js';
+
+const fam = (k: number, d = 1) => ({ kind: 'gaussian-gated' as const, d, k });
+const isInputError = (field: string) => (e: unknown) => e instanceof InputError && e.field === field;
+
+function nonDecreasing(trace: number[]): boolean {
+  for (let i = 1; i < trace.length; i++) if ((trace[i] as number) < (trace[i - 1] as number) - 1e-10 * Math.max(1, Math.abs(trace[i - 1] as number))) return false;
+  return true;
+}
+
+test('EM (converged protocol) never decreases the joint log-likelihood (seeded data, random and published starts)', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 3, max: 5 }), fc.boolean(), (seed, k, published) => {
+    const rng = makeRng(seed);
+    const s = sampleGaussianGated(PUBLISHED_TYPE_I, 1500, rng);
+    const r = fitEmGaussianGated(fam(k), s, {
+      rng, init: published ? { kind: 'published', truth: PUBLISHED_TYPE_I } : { kind: 'random' }, maxIterations: 150, trace: true,
+    });
+    const tr = r.diagnostics.trace as number[];
+    assert.ok(nonDecreasing(tr), `trace ${tr.slice(0, 5).join(', ')}`);
+    assert.equal(tr.length, r.diagnostics.iterations + 1);
+    assert.ok(Math.abs((tr[tr.length - 1] as number) - jointLogLikelihood(r.params, s)) < 1e-10);
+    assert.equal(r.diagnostics.objective, -r.diagnostics.logLikelihood);
+  }), { numRuns: 12 });
+});
+
+test('EM recovers the published type-I truth at n = 20,000 (k = k* = 3, converged)', () => {
+  const rng = makeRng(2024);
+  const s = sampleGaussianGated(PUBLISHED_TYPE_I, 20000, rng);
+  const r = fitEmGaussianGated(fam(3), s, { rng, init: { kind: 'published', truth: PUBLISHED_TYPE_I } });
+  assert.equal(r.diagnostics.protocol, 'converged');
+  assert.ok(r.diagnostics.converged, `stopped after ${r.diagnostics.iterations} iterations, change ${r.diagnostics.lastChange}`);
+  assert.ok(r.diagnostics.iterations > 1, 'a converged run takes more than one step: the stopping test compares distinct iterates');
+  assert.ok(r.diagnostics.lastChange < 1e-5);
+  const m = matchedErrors(r.measure, gaussianGatedToMeasure(PUBLISHED_TYPE_I));
+  for (const [p, tol] of [['c', 0.01], ['Gamma', 0.005], ['A', 0.08], ['b', 0.05], ['nu', 0.003]] as const) {
+    assert.ok((m.perParam[p]?.max as number) < tol, `${p}: ${m.perParam[p]?.max}`);
+  }
+  assert.ok(Math.max(...(m.weightErrors as number[])) < 0.02);
+  assert.ok(presetLoss('typeI', r.measure, gaussianGatedToMeasure(PUBLISHED_TYPE_I)) < 0.06);
+});
+
+test("'as-published' runs exactly one E step and one M step from the published start", () => {
+  const s = sampleGaussianGated(PUBLISHED_TYPE_I, 2000, makeRng(9));
+  const one = fitEmGaussianGated(fam(4), s, { rng: makeRng(77), init: { kind: 'published', truth: PUBLISHED_TYPE_I }, protocol: 'as-published', trace: true });
+  assert.equal(one.diagnostics.iterations, 1);
+  assert.equal(one.diagnostics.converged, false);
+  assert.equal(one.diagnostics.protocol, 'as-published');
+  assert.equal((one.diagnostics.trace as number[]).length, 2);
+  // Same as the converged protocol stopped after one iteration from the same start.
+  const capped = fitEmGaussianGated(fam(4), s, { rng: makeRng(77), init: { kind: 'published', truth: PUBLISHED_TYPE_I }, maxIterations: 1 });
+  assert.deepEqual(one.params, capped.params);
+  // And differs from the start: an M step happened.
+  const start = publishedInit(PUBLISHED_TYPE_I, 4, 2000, makeRng(77));
+  assert.notDeepEqual(one.params.c, start.c);
+  // The converged protocol goes further.
+  const conv = fitEmGaussianGated(fam(4), s, { rng: makeRng(77), init: { kind: 'published', truth: PUBLISHED_TYPE_I } });
+  assert.ok(conv.diagnostics.iterations > 1 && conv.diagnostics.logLikelihood >= one.diagnostics.logLikelihood);
+});
+
+test('the published start: every true component gets a copy, weights split evenly, perturbations shrink with n', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 3, max: 7 }), (seed, k) => {
+    const a = randomCoverAssignment(3, k, makeRng(seed));
+    assert.deepEqual([...new Set(a)].sort(), [0, 1, 2]);
+    const p = publishedInit(PUBLISHED_TYPE_I, k, 1000, makeRng(seed));
+    assert.ok(Math.abs(p.pi.reduce((x, y) => x + y, 0) - 1) < 1e-12);
+    for (let i = 0; i < k; i++) {
+      const j = a[i] as number;
+      const copies = a.filter((v) => v === j).length;
+      assert.ok(Math.abs((p.pi[i] as number) - (PUBLISHED_TYPE_I.pi[j] as number) / copies) < 1e-15);
+      assert.ok((p.Gamma[i] as number) >= (PUBLISHED_TYPE_I.Gamma[j] as number));
+      assert.ok((p.nu[i] as number) >= (PUBLISHED_TYPE_I.nu[j] as number));
+      assert.ok(Math.abs((p.c[i] as number) - (PUBLISHED_TYPE_I.c[j] as number)) < 0.005 * 6);
+    }
+  }), { numRuns: 30 });
+  const [l1, v1] = publishedPerturbationScales(100);
+  const [l2, v2] = publishedPerturbationScales(100000);
+  assert.ok(Math.abs(l1 - 0.005 * 100 ** -0.083) < 1e-15 && l2 < l1 && Math.abs(v1 - 0.0005 * 100 ** -0.25) < 1e-15 && v2 < v1);
+});
+
+test('EM in d = 2 with full covariances climbs the likelihood and lands near the truth', () => {
+  const truth = gaussianGated({
+    pi: [0.5, 0.5], c: [[-1, 0], [1, 0.5]], Gamma: [[[0.3, 0.1], [0.1, 0.2]], [[0.2, -0.05], [-0.05, 0.4]]],
+    A: [[1, -1], [0.5, 0.2]], b: [0, 1], nu: [0.05, 0.1],
+  });
+  const rng = makeRng(5);
+  const s = sampleGaussianGated(truth, 5000, rng);
+  const r = fitEmGaussianGated(fam(2, 2), s, { rng, init: { kind: 'near', truth: gaussianGatedToMeasure(truth), scale: 0.05 }, trace: true });
+  assert.ok(nonDecreasing(r.diagnostics.trace as number[]));
+  assert.ok(r.diagnostics.converged);
+  const m = matchedErrors(r.measure, gaussianGatedToMeasure(truth));
+  assert.ok((m.perParam.c?.max as number) < 0.05 && (m.perParam.A?.max as number) < 0.1);
+});
+
+test('degenerate variances are floored and reported', () => {
+  const n = 60;
+  const X = new Float64Array(n).fill(0.5);
+  const Y = new Float64Array(n).map((_, i) => (i % 2 === 0 ? 1 : 1));
+  const s: Samples = { n, inputDim: 1, outputDim: 1, X, Y };
+  const r = fitEmGaussianGated(fam(2), s, { rng: makeRng(1), init: { kind: 'random' }, maxIterations: 5, varianceFloor: 1e-6 });
+  assert.ok(r.diagnostics.floorHits > 0);
+  assert.ok(r.params.Gamma.every((g) => g >= 1e-6) && r.params.nu.every((v) => v >= 1e-6));
+  assert.ok(Number.isFinite(r.diagnostics.logLikelihood));
+});
+
+test('the Estimator contract: emGaussianGated.fit is the same EM', () => {
+  const s = sampleGaussianGated(PUBLISHED_TYPE_I, 800, makeRng(4));
+  const a = emGaussianGated.fit(fam(3), s, { rng: makeRng(1), init: { kind: 'near', truth: gaussianGatedToMeasure(PUBLISHED_TYPE_I), scale: 0.01 }, maxIterations: 20 });
+  const b = fitEmGaussianGated(fam(3), s, { rng: makeRng(1), init: { kind: 'near', truth: gaussianGatedToMeasure(PUBLISHED_TYPE_I), scale: 0.01 }, maxIterations: 20 });
+  assert.deepEqual(a.measure, b.measure);
+});
+
+test('bad input to EM names the field', () => {
+  const s = sampleGaussianGated(PUBLISHED_TYPE_I, 200, makeRng(3));
+  const opts = { rng: makeRng(1), init: { kind: 'published' as const, truth: PUBLISHED_TYPE_I } };
+  assert.throws(() => fitEmGaussianGated(fam(2), s, opts), isInputError('family.k'));
+  assert.throws(() => fitEmGaussianGated(fam(3, 2), s, opts), isInputError('samples.inputDim'));
+  const X = Float64Array.from(s.X); X[7] = Number.NaN;
+  assert.throws(() => fitEmGaussianGated(fam(3), { ...s, X }, opts), isInputError('samples.X[7]'));
+  const Y = Float64Array.from(s.Y); Y[3] = Number.POSITIVE_INFINITY;
+  assert.throws(() => fitEmGaussianGated(fam(3), { ...s, Y }, opts), isInputError('samples.Y[3]'));
+  assert.throws(() => fitEmGaussianGated(fam(3), { ...s, Y: s.Y.subarray(0, 10) }, opts), isInputError('samples.Y'));
+  const few = sampleGaussianGated(PUBLISHED_TYPE_I, 10, makeRng(3));
+  assert.throws(() => fitEmGaussianGated(fam(3), few, opts), isInputError('samples.n'));
+  assert.throws(() => fitEmGaussianGated(fam(3), s, { ...opts, protocol: 'once' as never }), isInputError('protocol'));
+  const badTruth = { ...PUBLISHED_TYPE_I, Gamma: Float64Array.of(0.04, -0.01, 0.01) };
+  assert.throws(() => fitEmGaussianGated(fam(3), s, { ...opts, init: { kind: 'published', truth: badTruth } }), isInputError('init.truth.Gamma[1]'));
+});
