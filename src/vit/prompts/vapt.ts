@@ -80,8 +80,9 @@ export function vaptPrompts(
   let g: tf.Tensor3D = tf.transpose(tf.reshape(tf.matMul(layer.alpha as tf.Tensor2D, cm), [L, B, D]), [1, 0, 2]);
   if (layer.bias) g = tf.add(g, tf.reshape(layer.bias, [1, L, 1]));
   const g2 = tf.reshape(g, [B * L, D]);
-  const hidden = tf.relu(tf.matMul(g2, mlp.W1 as tf.Tensor2D, false, true));
-  const f = tf.matMul(hidden, mlp.W2 as tf.Tensor2D, false, true);
+  // Explicit transposes: wasm's matMul with a transpose flag is several times slower.
+  const hidden = tf.relu(tf.matMul(g2, tf.transpose(mlp.W1 as tf.Tensor2D)));
+  const f = tf.matMul(hidden, tf.transpose(mlp.W2 as tf.Tensor2D));
   const p = config.residual ? tf.add(g2, f) : f;
   return tf.reshape(p, [B, L, D]);
 }
