@@ -10,3 +10,23 @@ export * as prompts from './prompts/index.js';
 export { moeView, multiHeadMoeView, classifyView } from './attention/index.js';
 export { promptedView, promptedAttention, promptedKinds, paramCount, paramTable, runMoeView } from './prompts/index.js';
 export { promptMixture, randomTruth, type PromptMixtureConfig, type PromptMixtureFamily } from './mixture/prompt-mixture.js';
+export * as gates from './mixture/gates/index.js';
+export * as experts from './mixture/experts/index.js';
+export { softmaxMoe, type SoftmaxMoeConfig, type SoftmaxMoeFamily, type GateSpec, type ExpertSpec } from './mixture/softmax-moe.js';
+export { sampleInputs, sampleResponses, simulate, inputSpecDim, type InputSpec, type SimulateOptions } from './mixture/sample.js';
+export type { RegressionFamily, Samples } from './mixture/family.js';
+export type { Atom, MixingMeasure } from './mixture/measure.js';
+export type { Estimator, FitOptions, FitResult, FitDiagnostics, Init } from './estimate/estimator.js';
+export {
+  LevenbergMarquardt,
+  leastSquares,
+  validateSamples,
+  meanSquaredResidual,
+  type LevenbergMarquardtOptions,
+  type LeastSquaresFitResult,
+  type LeastSquaresDiagnostics,
+  type LmRun,
+  type StopReason,
+} from './estimate/least-squares.js';
+export { initialTheta, expandMeasure, nearInit, shrinkingScale, type InitCapable } from './estimate/init.js';
+export { convergenceProperty, convergenceOutcome, type ConvergencePropertyConfig, type ConvergenceOutcome } from './estimate/property.js';

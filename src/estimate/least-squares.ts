@@ -1,0 +1,464 @@
+/**
+ * Least squares by Levenberg-Marquardt on any `RegressionFamily`, with its analytic Jacobian:
+ *   minimise F(theta) = 1/2 sum_i ||f(theta; x_i) - y_i||^2
+ *   step:  (J^T J + lambda D) delta = -J^T r,   D = diag(J^T J) (running max, floored: Marquardt's scaling)
+ * The normal equations are accumulated in one pass over the samples into Float64Arrays (J^T J
+ * upper triangle and J^T r; Jacobian rows are gathered into a transposed block of `blockRows`
+ * rows and folded in with unrolled dot products, no allocation per sample) and solved through
+ * ml-matrix (Cholesky, LU fallback; src/linalg/solve.ts).
+ * Damping (Nielsen): accept when the gain ratio rho = actual / predicted reduction > 0, then
+ * lambda *= max(1/3, 1 - (2 rho - 1)^3); otherwise lambda *= nu, nu *= 2.
+ * Stops (converged) when the relative objective change and the predicted relative change are
+ * both <= ftol, or every column's cosine with the residual |g_k| / (||r|| ||J_k||) <= gtol, or the
+ * step is <= xtol (||theta|| + xtol); stops (not converged) at maxIterations or when lambda blows up.
+ * The reported objective is the mean squared residual sum ||r||^2 / (n q).
+ */
+import { InputError } from '../util/errors.js';
+import type { RegressionFamily, Samples } from '../mixture/family.js';
+import { solveSymmetric } from '../linalg/solve.js';
+import type { Estimator, FitDiagnostics, FitOptions, FitResult } from './estimator.js';
+import { initialTheta, type InitCapable } from './init.js';
+
+export interface LevenbergMarquardtOptions {
+  /** Maximum number of LM iterations (linear solves) per start (default 200). */
+  readonly maxIterations?: number;
+  /** Relative objective-change tolerance (default 1e-10). `FitOptions.tolerance` overrides it. */
+  readonly ftol?: number;
+  /** Gradient tolerance on max_k |g_k| / (||r|| ||J_k||) (default 1e-10). */
+  readonly gtol?: number;
+  /** Relative step tolerance (default 1e-12). */
+  readonly xtol?: number;
+  /** Initial damping lambda, relative to the scaling D (default 1e-3). */
+  readonly initialDamping?: number;
+  /** Rows of J gathered per block of the J^T J accumulation (default 64). */
+  readonly blockRows?: number;
+}
+
+export type StopReason = 'ftol' | 'gtol' | 'xtol' | 'maxIterations' | 'damping' | 'exact';
+
+export interface LeastSquaresDiagnostics extends FitDiagnostics {
+  /** Why the best start stopped. */
+  readonly stopReason: StopReason;
+  /** Passes computing J (accepted steps + 1) and passes computing only f, for the best start. */
+  readonly jacobianEvaluations: number;
+  readonly functionEvaluations: number;
+  /** Final objective of every start, in order. */
+  readonly startObjectives: ReadonlyArray<number>;
+  /** Iterations summed over all starts. */
+  readonly totalIterations: number;
+}
+
+export interface LeastSquaresFitResult extends FitResult {
+  readonly theta: Float64Array;
+  readonly diagnostics: LeastSquaresDiagnostics;
+}
+
+/** One LM run from a given start. */
+export interface LmRun {
+  readonly theta: Float64Array;
+  /** Mean squared residual ||r||^2 / (n q). */
+  readonly objective: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  readonly stopReason: StopReason;
+  readonly jacobianEvaluations: number;
+  readonly functionEvaluations: number;
+  /** Floating-point operations of the J^T J / J^T r accumulation and the solves (the LM's own arithmetic; the family's Jacobian evaluations are not counted). */
+  readonly flops: number;
+  readonly seconds: number;
+}
+
+/** Check samples against a family: dimensions, sizes, n >= nParams, finite values. Throws InputError. */
+export function validateSamples(family: RegressionFamily, samples: Samples): void {
+  const { n, inputDim, outputDim, X, Y } = samples;
+  if (!Number.isInteger(n) || n < 1) throw new InputError('samples.n', 'an integer >= 1', String(n));
+  if (inputDim !== family.inputDim) throw new InputError('samples.inputDim', `${family.inputDim} (the family's inputDim)`, String(inputDim));
+  if (outputDim !== family.outputDim) throw new InputError('samples.outputDim', `${family.outputDim} (the family's outputDim)`, String(outputDim));
+  if (X.length !== n * inputDim) throw new InputError('samples.X', `n * inputDim = ${n * inputDim} values`, String(X.length));
+  if (Y.length !== n * outputDim) throw new InputError('samples.Y', `n * outputDim = ${n * outputDim} values`, String(Y.length));
+  if (n < family.nParams) throw new InputError('samples.n', `at least the number of parameters (${family.nParams})`, String(n));
+  for (let i = 0; i < X.length; i++) {
+    if (!Number.isFinite(X[i] as number)) throw new InputError(`samples.X[${Math.floor(i / inputDim)}][${i % inputDim}]`, 'a finite number', String(X[i]));
+  }
+  for (let i = 0; i < Y.length; i++) {
+    if (!Number.isFinite(Y[i] as number)) throw new InputError(`samples.Y[${Math.floor(i / outputDim)}][${i % outputDim}]`, 'a finite number', String(Y[i]));
+  }
+}
+
+/** Mean squared residual ||f(theta; X) - Y||^2 / (n q). */
+export function meanSquaredResidual(family: RegressionFamily, samples: Samples, theta: Float64Array): number {
+  const D = family.inputDim;
+  const q = family.outputDim;
+  const x = new Float64Array(D);
+  const out = new Float64Array(q);
+  let s = 0;
+  for (let i = 0; i < samples.n; i++) {
+    for (let k = 0; k < D; k++) x[k] = samples.X[i * D + k] as number;
+    family.predict(theta, x, out);
+    for (let r = 0; r < q; r++) {
+      const e = (out[r] as number) - (samples.Y[i * q + r] as number);
+      s += e * e;
+    }
+  }
+  return s / (samples.n * q);
+}
+
+/** Workspace for the normal-equation passes of one (family, samples) pair. */
+class NormalEquations {
+  readonly P: number;
+  readonly A: Float64Array; // P x P, J^T J (full after `pass`)
+  readonly g: Float64Array; // J^T r
+  private readonly JT: Float64Array; // P x B block, transposed rows of J
+  private readonly rb: Float64Array; // B residuals
+  private readonly jac: Float64Array; // q x P
+  private readonly out: Float64Array;
+  private readonly x: Float64Array;
+  private readonly B: number;
+  private fill = 0;
+  flops = 0;
+
+  constructor(
+    private readonly family: RegressionFamily,
+    private readonly samples: Samples,
+    blockRows: number,
+  ) {
+    const P = family.nParams;
+    this.P = P;
+    this.B = blockRows;
+    this.A = new Float64Array(P * P);
+    this.g = new Float64Array(P);
+    this.JT = new Float64Array(P * blockRows);
+    this.rb = new Float64Array(blockRows);
+    this.jac = new Float64Array(family.outputDim * P);
+    this.out = new Float64Array(family.outputDim);
+    this.x = new Float64Array(family.inputDim);
+  }
+
+  /** 1/2 ||r||^2 at theta (f only). */
+  value(theta: Float64Array): number {
+    const { family, samples, x, out } = this;
+    const D = family.inputDim;
+    const q = family.outputDim;
+    const X = samples.X;
+    const Y = samples.Y;
+    let s = 0;
+    for (let i = 0; i < samples.n; i++) {
+      const xi = i * D;
+      for (let k = 0; k < D; k++) x[k] = X[xi + k] as number;
+      family.predict(theta, x, out);
+      for (let r = 0; r < q; r++) {
+        const e = (out[r] as number) - (Y[i * q + r] as number);
+        s += e * e;
+      }
+    }
+    return 0.5 * s;
+  }
+
+  /** A = J^T J, g = J^T r at theta; returns 1/2 ||r||^2. */
+  pass(theta: Float64Array): number {
+    const { family, samples, x, out, jac, JT, rb, B, P, A, g } = this;
+    const D = family.inputDim;
+    const q = family.outputDim;
+    const X = samples.X;
+    const Y = samples.Y;
+    A.fill(0);
+    g.fill(0);
+    this.fill = 0;
+    let s = 0;
+    for (let i = 0; i < samples.n; i++) {
+      const xi = i * D;
+      for (let k = 0; k < D; k++) x[k] = X[xi + k] as number;
+      family.jacobian(theta, x, out, jac);
+      for (let r = 0; r < q; r++) {
+        const e = (out[r] as number) - (Y[i * q + r] as number);
+        s += e * e;
+        const c = this.fill;
+        rb[c] = e;
+        const jr = r * P;
+        for (let a = 0; a < P; a++) JT[a * B + c] = jac[jr + a] as number;
+        this.fill = c + 1;
+        if (this.fill === B) this.flush();
+      }
+    }
+    if (this.fill > 0) this.flush();
+    for (let a = 0; a < P; a++) for (let b = a + 1; b < P; b++) A[b * P + a] = A[a * P + b] as number;
+    return 0.5 * s;
+  }
+
+  /**
+   * Fold the gathered block into A (upper triangle) and g: register-blocked 2 x 2 over (a, b)
+   * column pairs, so each pass over the block does four multiply-adds per four loads.
+   */
+  private flush(): void {
+    const { JT, rb, B, P, A, g } = this;
+    const m = this.fill;
+    for (let a = 0; a < P; a++) {
+      const ao = a * B;
+      let t = 0;
+      for (let k = 0; k < m; k++) t += (JT[ao + k] as number) * (rb[k] as number);
+      g[a] = (g[a] as number) + t;
+    }
+    let a = 0;
+    for (; a + 1 < P; a += 2) {
+      const a0 = a * B;
+      const a1 = a0 + B;
+      let b = a;
+      for (; b + 1 < P; b += 2) {
+        const b0 = b * B;
+        const b1 = b0 + B;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        for (let k = 0; k < m; k++) {
+          const x0 = JT[a0 + k] as number;
+          const x1 = JT[a1 + k] as number;
+          const y0 = JT[b0 + k] as number;
+          const y1 = JT[b1 + k] as number;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+        }
+        const r0 = a * P + b;
+        const r1 = r0 + P;
+        A[r0] = (A[r0] as number) + s00;
+        A[r0 + 1] = (A[r0 + 1] as number) + s01;
+        if (b > a) A[r1] = (A[r1] as number) + s10;
+        A[r1 + 1] = (A[r1 + 1] as number) + s11;
+      }
+      if (b < P) {
+        const b0 = b * B;
+        let s0 = 0;
+        let s1 = 0;
+        for (let k = 0; k < m; k++) {
+          const y = JT[b0 + k] as number;
+          s0 += (JT[a0 + k] as number) * y;
+          s1 += (JT[a1 + k] as number) * y;
+        }
+        A[a * P + b] = (A[a * P + b] as number) + s0;
+        A[(a + 1) * P + b] = (A[(a + 1) * P + b] as number) + s1;
+      }
+    }
+    if (a < P) {
+      const a0 = a * B;
+      let s0 = 0;
+      for (let k = 0; k < m; k++) s0 += (JT[a0 + k] as number) * (JT[a0 + k] as number);
+      A[a * P + a] = (A[a * P + a] as number) + s0;
+    }
+    this.flops += 2 * m * (P + (P * (P + 1)) / 2);
+    this.fill = 0;
+  }
+}
+
+export class LevenbergMarquardt implements Estimator<RegressionFamily> {
+  readonly name = 'least-squares (Levenberg-Marquardt)';
+  readonly options: Required<LevenbergMarquardtOptions>;
+
+  constructor(options: LevenbergMarquardtOptions = {}) {
+    const o = {
+      maxIterations: options.maxIterations ?? 200,
+      ftol: options.ftol ?? 1e-10,
+      gtol: options.gtol ?? 1e-10,
+      xtol: options.xtol ?? 1e-12,
+      initialDamping: options.initialDamping ?? 1e-3,
+      blockRows: options.blockRows ?? 64,
+    };
+    if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1) throw new InputError('maxIterations', 'an integer >= 1', String(o.maxIterations));
+    for (const key of ['ftol', 'gtol', 'xtol', 'initialDamping'] as const) {
+      if (!(o[key] >= 0) || !Number.isFinite(o[key])) throw new InputError(key, 'a finite number >= 0', String(o[key]));
+    }
+    if (!Number.isInteger(o.blockRows) || o.blockRows < 1) throw new InputError('blockRows', 'an integer >= 1', String(o.blockRows));
+    this.options = o;
+  }
+
+  /**
+   * Fit with multi-start: `options.starts` starting points from `options.init` (drawn from
+   * `options.rng`), each run to convergence; the start with the least objective wins.
+   */
+  fit(family: RegressionFamily & InitCapable, samples: Samples, options: FitOptions): LeastSquaresFitResult {
+    validateSamples(family, samples);
+    const starts = options.starts ?? 1;
+    if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'an integer >= 1', String(starts));
+    const t0 = performance.now();
+    let best: LmRun | undefined;
+    const objectives: number[] = [];
+    let total = 0;
+    for (let s = 0; s < starts; s++) {
+      const theta0 = initialTheta(family, options.init, options.rng);
+      const run = this.run(family, samples, theta0, options);
+      objectives.push(run.objective);
+      total += run.iterations;
+      if (best === undefined || !(run.objective >= best.objective)) best = run;
+    }
+    const b = best as LmRun;
+    return {
+      theta: b.theta,
+      measure: family.toMeasure(b.theta),
+      diagnostics: {
+        iterations: b.iterations,
+        converged: b.converged,
+        objective: b.objective,
+        restarts: starts,
+        seconds: (performance.now() - t0) / 1000,
+        stopReason: b.stopReason,
+        jacobianEvaluations: b.jacobianEvaluations,
+        functionEvaluations: b.functionEvaluations,
+        startObjectives: objectives,
+        totalIterations: total,
+      },
+    };
+  }
+
+  /** One LM run from theta0 (validated samples; theta0 is not modified). */
+  fitFrom(family: RegressionFamily, samples: Samples, theta0: Float64Array, options: { maxIterations?: number; tolerance?: number } = {}): LmRun {
+    validateSamples(family, samples);
+    if (theta0.length !== family.nParams) throw new InputError('theta0', `an array of length ${family.nParams}`, String(theta0.length));
+    return this.run(family, samples, theta0, options);
+  }
+
+  private run(family: RegressionFamily, samples: Samples, theta0: Float64Array, options: { maxIterations?: number; tolerance?: number }): LmRun {
+    const t0 = performance.now();
+    const o = this.options;
+    const maxIt = options.maxIterations ?? o.maxIterations;
+    const ftol = options.tolerance ?? o.ftol;
+    const { gtol, xtol } = o;
+    const P = family.nParams;
+    const nq = samples.n * family.outputDim;
+    const ne = new NormalEquations(family, samples, o.blockRows);
+    let theta = Float64Array.from(theta0);
+    let trial = new Float64Array(P);
+    const M = new Float64Array(P * P);
+    const Dg = new Float64Array(P);
+    const rhs = new Float64Array(P);
+    let F = ne.pass(theta);
+    let jEvals = 1;
+    let fEvals = 0;
+    let solveFlops = 0;
+    let lambda = o.initialDamping;
+    let nu = 2;
+    let iterations = 0;
+    let stopReason: StopReason = 'maxIterations';
+    let converged = false;
+    const A = ne.A;
+    const g = ne.g;
+    if (!Number.isFinite(F)) throw new InputError('theta0', 'a start where the model and its residuals are finite', String(F));
+
+    const gradientSmall = (): boolean => {
+      if (F === 0) return true;
+      const rn = Math.sqrt(2 * F);
+      let mx = 0;
+      for (let k = 0; k < P; k++) {
+        const jn = Math.sqrt(A[k * P + k] as number);
+        if (jn > 0) mx = Math.max(mx, Math.abs(g[k] as number) / (rn * jn));
+      }
+      return mx <= gtol;
+    };
+    const updateScaling = (): void => {
+      let mx = 0;
+      for (let k = 0; k < P; k++) mx = Math.max(mx, A[k * P + k] as number);
+      const floor = Math.max(mx * 1e-12, 1e-300);
+      for (let k = 0; k < P; k++) Dg[k] = Math.max(Dg[k] as number, A[k * P + k] as number, floor);
+    };
+    updateScaling();
+
+    if (F === 0) {
+      stopReason = 'exact';
+      converged = true;
+    } else if (gradientSmall()) {
+      stopReason = 'gtol';
+      converged = true;
+    } else {
+      while (iterations < maxIt) {
+        iterations++;
+        M.set(A);
+        for (let k = 0; k < P; k++) {
+          M[k * P + k] = (A[k * P + k] as number) + lambda * (Dg[k] as number);
+          rhs[k] = -(g[k] as number);
+        }
+        const delta = solveSymmetric({ rows: P, cols: P, data: M }, rhs);
+        solveFlops += (P * P * P) / 3 + 2 * P * P;
+        let dn = 0;
+        let tn = 0;
+        let finite = true;
+        for (let k = 0; k < P; k++) {
+          const dk = delta[k] as number;
+          if (!Number.isFinite(dk)) finite = false;
+          dn += dk * dk;
+          tn += (theta[k] as number) * (theta[k] as number);
+          trial[k] = (theta[k] as number) + dk;
+        }
+        if (finite && Math.sqrt(dn) <= xtol * (Math.sqrt(tn) + xtol)) {
+          stopReason = 'xtol';
+          converged = true;
+          break;
+        }
+        // Predicted reduction of the quadratic model: 1/2 delta^T (lambda D delta - g).
+        let pred = 0;
+        for (let k = 0; k < P; k++) {
+          const dk = delta[k] as number;
+          pred += dk * (lambda * (Dg[k] as number) * dk - (g[k] as number));
+        }
+        pred *= 0.5;
+        const Ft = finite ? ne.value(trial) : Infinity;
+        fEvals++;
+        const rho = (F - Ft) / pred;
+        if (Number.isFinite(Ft) && pred > 0 && rho > 0) {
+          const actualRel = (F - Ft) / F;
+          const predRel = pred / F;
+          [theta, trial] = [trial, theta];
+          F = ne.pass(theta);
+          jEvals++;
+          updateScaling();
+          lambda *= Math.max(1 / 3, 1 - Math.pow(2 * rho - 1, 3));
+          nu = 2;
+          if (F === 0) {
+            stopReason = 'exact';
+            converged = true;
+            break;
+          }
+          if (actualRel <= ftol && predRel <= ftol) {
+            stopReason = 'ftol';
+            converged = true;
+            break;
+          }
+          if (gradientSmall()) {
+            stopReason = 'gtol';
+            converged = true;
+            break;
+          }
+        } else {
+          // A model that predicts no decrease at the current damping: converged to rounding when the prediction is negligible.
+          if (finite && Math.abs(pred) <= ftol * F * 1e-3 && Number.isFinite(Ft) && Math.abs(F - Ft) <= ftol * F) {
+            stopReason = 'ftol';
+            converged = true;
+            break;
+          }
+          lambda *= nu;
+          nu *= 2;
+          if (lambda > 1e16) {
+            stopReason = 'damping';
+            converged = gradientSmall();
+            break;
+          }
+        }
+      }
+    }
+    return {
+      theta,
+      objective: (2 * F) / nq,
+      iterations,
+      converged,
+      stopReason,
+      jacobianEvaluations: jEvals,
+      functionEvaluations: fEvals,
+      flops: ne.flops + solveFlops,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+}
+
+/** A Levenberg-Marquardt estimator (see `LevenbergMarquardtOptions`). */
+export function leastSquares(options: LevenbergMarquardtOptions = {}): LevenbergMarquardt {
+  return new LevenbergMarquardt(options);
+}

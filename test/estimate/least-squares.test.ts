@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { leastSquares, validateSamples, meanSquaredResidual } from '../../src/estimate/least-squares.js';
+import { expandMeasure, initialTheta, nearInit, shrinkingScale } from '../../src/estimate/init.js';
+import { softmaxMoe } from '../../src/mixture/softmax-moe.js';
+import { sampleInputs, sampleResponses, simulate } from '../../src/mixture/sample.js';
+import type { Samples } from '../../src/mixture/family.js';
+import { solveSymmetric } from '../../src/linalg/solve.js';
+import { InputError } from '../../src/util/errors.js';
+import { makeRng } from '../../src/util/rng.js';
+
+const moe = softmaxMoe({ atoms: 2, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', outputLayer: false }, anchor: 'last' });
+// [b1, beta1(2), W1(2), c1 | W2(2), c2]
+const truthTheta = Float64Array.from([0.5, 2, -1, 1.5, -1, 0.3, -2, 1, -0.4]);
+const truth = moe.toMeasure(truthTheta);
+
+test('LM recovers the truth from noiseless data (objective at rounding level)', () => {
+  const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: 2 }, n: 500, sigma: 0, rng: makeRng(1) });
+  const fit = leastSquares().fit(moe, s, { rng: makeRng(2), init: { kind: 'near', truth, scale: 0.3 } });
+  assert.ok(fit.diagnostics.converged, fit.diagnostics.stopReason);
+  assert.ok(fit.diagnostics.objective < 1e-20, String(fit.diagnostics.objective));
+  fit.theta.forEach((v, k) => assert.ok(Math.abs(v - (truthTheta[k] as number)) < 1e-7, `theta[${k}]`));
+});
+
+test('LM with one affine expert is ordinary least squares (degenerate gate columns are harmless)', () => {
+  const lin = softmaxMoe({ atoms: 1, inputDim: 3, gate: { kind: 'affine' }, expert: { kind: 'affine' } });
+  const rng = makeRng(4);
+  const X = sampleInputs({ kind: 'uniform', dim: 3 }, 300, rng);
+  const Y = new Float64Array(300);
+  for (let i = 0; i < 300; i++) Y[i] = 1 + 2 * (X[i * 3] as number) - (X[i * 3 + 2] as number) + 0.1 * rng.normal();
+  const samples: Samples = { n: 300, inputDim: 3, outputDim: 1, X, Y };
+  // OLS on [x, 1].
+  const A = new Float64Array(16);
+  const b = new Float64Array(4);
+  for (let i = 0; i < 300; i++) {
+    const z = [X[i * 3] as number, X[i * 3 + 1] as number, X[i * 3 + 2] as number, 1];
+    for (let a = 0; a < 4; a++) {
+      b[a] = (b[a] as number) + (z[a] as number) * (Y[i] as number);
+      for (let c = 0; c < 4; c++) A[a * 4 + c] = (A[a * 4 + c] as number) + (z[a] as number) * (z[c] as number);
+    }
+  }
+  const ols = solveSymmetric({ rows: 4, cols: 4, data: A }, b);
+  const fit = leastSquares().fit(lin, samples, { rng: makeRng(5), init: { kind: 'random' } });
+  const expert = lin.expertOffsets[0] as number;
+  for (let k = 0; k < 4; k++) assert.ok(Math.abs((fit.theta[expert + k] as number) - (ols[k] as number)) < 1e-8, `coef ${k}`);
+  assert.ok(Math.abs(fit.diagnostics.objective - meanSquaredResidual(lin, samples, fit.theta)) < 1e-15);
+});
+
+test('multi-start keeps the best of its starts', () => {
+  const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: 2 }, n: 400, sigma: 0.1, rng: makeRng(7) });
+  const fit = leastSquares({ maxIterations: 100 }).fit(moe, s, { rng: makeRng(8), init: { kind: 'random' }, starts: 4 });
+  assert.equal(fit.diagnostics.restarts, 4);
+  assert.equal(fit.diagnostics.startObjectives.length, 4);
+  assert.equal(fit.diagnostics.objective, Math.min(...fit.diagnostics.startObjectives));
+  assert.ok(fit.diagnostics.totalIterations >= fit.diagnostics.iterations);
+});
+
+test('fits are reproducible from the seed', () => {
+  const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: 2 }, n: 300, sigma: 0.1, rng: makeRng(7) });
+  const a = leastSquares().fit(moe, s, { rng: makeRng(9), init: nearInit(truth, 300) });
+  const b = leastSquares().fit(moe, s, { rng: makeRng(9), init: nearInit(truth, 300) });
+  assert.deepEqual(a.theta, b.theta);
+});
+
+test('near init: scale shrinks with n, over-specified truths are expanded with weights split', () => {
+  assert.equal(shrinkingScale(2, 10000, 0.25), 0.2);
+  const free = softmaxMoe({ atoms: 2, inputDim: 1, gate: { kind: 'affine' }, expert: { kind: 'constant' } });
+  const truth1 = { atoms: [{ weight: 3, params: { beta: Float64Array.from([1]), eta: Float64Array.from([2]) } }] };
+  const g = expandMeasure(truth1, 2, makeRng(1));
+  assert.deepEqual(g.atoms.map((a) => a.weight), [1.5, 1.5]);
+  const over = softmaxMoe({ atoms: 3, inputDim: 1, gate: { kind: 'affine' }, expert: { kind: 'constant' } });
+  const t2 = free.toMeasure(Float64Array.from([0, 1, 2, 0, -1, 5]));
+  const theta = initialTheta(over, { kind: 'near', truth: t2, scale: 0 }, makeRng(3));
+  const w = over.toMeasure(theta).atoms.map((a) => a.weight as number);
+  assert.ok(Math.abs(w.reduce((x, y) => x + y, 0) - 2) < 1e-12);
+  assert.throws(() => initialTheta(free, { kind: 'near', truth: over.toMeasure(theta), scale: 0 }, makeRng(1)), (e: unknown) => e instanceof InputError && e.field === 'family.atoms');
+});
+
+test('bad input to fit names the field', () => {
+  const lm = leastSquares();
+  const opts = { rng: makeRng(1), init: { kind: 'random' as const } };
+  const good = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: 2 }, n: 50, sigma: 0.1, rng: makeRng(1) });
+  const bad = (s: Samples, field: string): void => assert.throws(() => lm.fit(moe, s, opts), (e: unknown) => e instanceof InputError && e.field === field);
+  bad(sampleResponses(moe, truthTheta, sampleInputs({ kind: 'gaussian', dim: 2 }, 5, makeRng(1)), 0.1, makeRng(1)), 'samples.n');
+  const X = Float64Array.from(good.X);
+  X[7] = Number.NaN;
+  bad({ ...good, X }, 'samples.X[3][1]');
+  const Y = Float64Array.from(good.Y);
+  Y[4] = Number.POSITIVE_INFINITY;
+  bad({ ...good, Y }, 'samples.Y[4][0]');
+  bad({ ...good, inputDim: 3 }, 'samples.inputDim');
+  bad({ ...good, outputDim: 2 }, 'samples.outputDim');
+  bad({ ...good, Y: good.Y.subarray(1) }, 'samples.Y');
+  assert.throws(() => validateSamples(moe, { ...good, X: good.X.subarray(2) }), (e: unknown) => e instanceof InputError && e.field === 'samples.X');
+  assert.throws(() => lm.fit(moe, good, { ...opts, starts: 0 }), (e: unknown) => e instanceof InputError && e.field === 'starts');
+  assert.throws(() => leastSquares({ maxIterations: 0 }), (e: unknown) => e instanceof InputError && e.field === 'maxIterations');
+  assert.throws(() => lm.fitFrom(moe, good, new Float64Array(3)), (e: unknown) => e instanceof InputError && e.field === 'theta0');
+});
