@@ -10,9 +10,11 @@
  *   fwd+bwd      loss and gradients (tf.variableGrads)
  *   step         gradients plus the SGD-momentum update (what a trainer does per batch)
  * so backward = fwd+bwd - forward and optimizer = step - fwd+bwd; images/s = batch / step.
- * Each figure is the median over the timed steps. Every timing ends by reading the loss back (await data()), so asynchronous backends (WebGPU)
+ * Each figure is the fastest of the timed rounds. Every timing ends by reading the loss back (await data()), so asynchronous backends (WebGPU)
  * are timed to completion. Then tf.profile on one training step lists the kernels that take the
- * most time on that backend.
+ * most time on that backend. On wasm it also times every method with tfjs' own matMul gradient
+ * (rows 'wasm, tfjs matMul grad'), against the explicit-transpose gradient src/vit/fast-matmul.ts
+ * installs (--no-compare-grad to skip).
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ import {
   type MethodSpec,
   type VitConfig,
 } from '../src/vit/index.js';
+import { restoreTfjsMatMulGradient, useExplicitTransposeMatMulGradient } from '../src/vit/fast-matmul.js';
 
 interface Args {
   backends: BackendRequest[];
@@ -37,10 +40,12 @@ interface Args {
   steps: number;
   out: string | null;
   methods: string[];
+  /** Also time wasm with tfjs' own matMul gradient (transpose flags). */
+  compareGrad: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: ['cpu', 'wasm', 'node-gpu', 'webgpu'], batch: 64, steps: 6, out: null, methods: [] };
+  const a: Args = { backends: ['cpu', 'wasm', 'node-gpu', 'webgpu'], batch: 64, steps: 6, out: null, methods: [], compareGrad: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
@@ -49,7 +54,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--steps') a.steps = Number(v);
     else if (k === '--out') a.out = v;
     else if (k === '--methods') a.methods = v.split(',');
-    else throw new Error(`unknown argument ${k} (use --backends, --batch, --steps, --out, --methods)`);
+    else if (k === '--no-compare-grad') {
+      a.compareGrad = false;
+      continue;
+    }
+    else throw new Error(`unknown argument ${k} (use --backends, --batch, --steps, --out, --methods, --no-compare-grad)`);
     i++;
   }
   return a;
@@ -82,28 +91,29 @@ async function once(f: () => tf.Scalar): Promise<number> {
   return performance.now() - t0;
 }
 
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
+/** The fastest round: other processes only ever add time, so the minimum is the steadiest estimate on a shared machine. */
+function fastest(xs: number[]): number {
+  return Math.min(...xs);
 }
 
 /**
- * Median milliseconds of each function over `steps` rounds. The functions run interleaved
+ * Fastest milliseconds of each function over `steps` rounds. The functions run interleaved
  * (f1, f2, f3, f1, f2, f3, ...) so that a change in the machine's load hits all of them alike.
  */
 async function timeInterleaved(steps: number, fs: Array<() => tf.Scalar>): Promise<number[]> {
   const ms: number[][] = fs.map(() => []);
   for (let i = 0; i < steps; i++) for (let j = 0; j < fs.length; j++) (ms[j] as number[]).push(await once(fs[j] as () => tf.Scalar));
-  return ms.map(median);
+  return ms.map(fastest);
 }
 
-async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Promise<{ info: BackendInfo; rows: Row[]; profile: string[] } | null> {
+async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args, label: string = req): Promise<{ info: BackendInfo; rows: Row[]; profile: string[] } | null> {
   const info = await selectBackend(req, { log: () => {} });
   if (info.backend !== req) {
     console.error(`# ${req}: not available (${info.fallbacks.join('; ')})`);
     return null;
   }
-  console.error(`# ${req}: ${info.device}`);
+  if (label !== req) restoreTfjsMatMulGradient();
+  console.error(`# ${label}: ${info.device}`);
   const backbone = initVit(cfg, 1, false);
   const x = tf.randomUniform([args.batch, cfg.imageSize, cfg.imageSize, cfg.channels], 0, 1, 'float32', 2) as tf.Tensor4D;
   const y = tf.tensor1d(Array.from({ length: args.batch }, (_, i) => i % cfg.classes));
@@ -125,7 +135,7 @@ async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Pr
     await timeInterleaved(2, [fwd, fwdBwd, step]); // warm-up: kernels compiled, optimizer slots made
     const [forwardMs, fwdBwdMs, stepMs] = (await timeInterleaved(steps, [fwd, fwdBwd, step])) as [number, number, number];
     rows.push({
-      backend: req,
+      backend: label,
       device: info.device,
       method: spec.name,
       forwardMs,
@@ -162,7 +172,8 @@ async function benchBackend(req: BackendRequest, cfg: VitConfig, args: Args): Pr
   }
   tf.dispose([x, y]);
   disposeVit(backbone);
-  return { info, rows, profile };
+  if (label !== req) useExplicitTransposeMatMulGradient();
+  return { info: { ...info, backend: info.backend }, rows, profile: label === req ? profile : [] };
 }
 
 function table(rows: Row[]): string {
@@ -183,15 +194,20 @@ async function main(): Promise<void> {
   const cfg = TINY_VIT;
   const results: Array<{ info: BackendInfo; rows: Row[]; profile: string[] }> = [];
   const loadBefore = os.loadavg()[0] as number;
+  const all2: Row[] = [];
   // WebGPU last: its tensors cannot be read back synchronously, so nothing moves back from it.
   const order = [...args.backends].sort((a, b) => Number(a === 'webgpu') - Number(b === 'webgpu'));
   for (const b of order) {
     const r = await benchBackend(b, cfg, args);
     if (r) results.push(r);
+    if (b === 'wasm' && r && args.compareGrad) {
+      const o = await benchBackend(b, cfg, args, 'wasm, tfjs matMul grad');
+      if (o) all2.push(...o.rows);
+    }
   }
-  const all = results.flatMap((r) => r.rows);
+  const all = [...results.flatMap((r) => r.rows), ...all2];
   const out = [
-    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up rounds (cpu and webgpu: a third, at least 3), medians of interleaved rounds; SGD momentum.`,
+    `ViT: ${JSON.stringify(cfg)}; batch ${args.batch}; ${args.steps} timed steps after 2 warm-up rounds (cpu and webgpu: a third, at least 3), fastest of interleaved rounds; SGD momentum.`,
     `Machine: ${os.cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] as number).toFixed(1)} at the end (other processes share the cores: timings are only as steady as that load).`,
     '',
     ...results.map((r) => `- ${r.info.backend}: ${r.info.device}`),

@@ -13,12 +13,21 @@
 import * as tf from '@tensorflow/tfjs';
 
 let installed = false;
+let saved: tf.GradConfig | undefined;
+
+/** Put tfjs' own BatchMatMul gradient back (for comparisons); idempotent. */
+export function restoreTfjsMatMulGradient(): void {
+  if (!installed || saved === undefined) return;
+  tf.registerGradient(saved);
+  installed = false;
+}
 
 /** Idempotent; returns whether this call installed it. */
 export function useExplicitTransposeMatMulGradient(): boolean {
   if (installed) return false;
   const original = tf.getGradient('BatchMatMul');
   if (!original) return false;
+  saved = saved ?? original;
   const T = (x: tf.Tensor) => tf.transpose(x);
   tf.registerGradient({
     kernelName: 'BatchMatMul',
