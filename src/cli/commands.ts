@@ -4,6 +4,7 @@ import { moeViewCommand } from './moe-view.js';
 import { paramsCommand } from './params.js';
 import { simulateCommand } from './simulate.js';
 import { mergeCommand } from './merge.js';
+import { ratesCommand } from './rates.js';
 import { vitCommand } from './vit.js';
 
-export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, vitCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, ratesCommand, vitCommand];

@@ -3,3 +3,9 @@ import { registerKind } from '../registry.js';
 import { meanKind } from './dummy.js';
 
 registerKind(meanKind);
+import { gaussianGatedKind } from './gaussian-gated.js';
+
+registerKind(gaussianGatedKind);
+import { promptMixtureKind } from './prompt-mixture.js';
+
+registerKind(promptMixtureKind);

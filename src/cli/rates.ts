@@ -1,0 +1,55 @@
+/** `prompt-experts rates experiments/<study>`: slopes with confidence intervals against the claims. */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../util/errors.js';
+import { type Command, intFlag, parseFlags } from './command.js';
+import { loadStudy, readResults, resultsFile } from '../study/runner.js';
+import { planStudy } from '../study/schema.js';
+import { rateTable, renderRateMarkdown, renderRateTable } from '../study/rates-table.js';
+
+export const ratesCommand: Command = {
+  name: 'rates',
+  summary: 'slope of log(loss) on log(n) per variant and loss, with CI, against the claimed rates',
+  help: `Usage: prompt-experts rates experiments/<study> [--quick] [--json | --markdown] [--all-losses] [--level P] [--bootstrap B]
+
+Reads experiments/<study>/results.jsonl (results.quick.jsonl with --quick) and, per variant, fits
+the OLS slope of log(loss) on log(n) with a bootstrap percentile interval (replications resampled
+within each n; src/rates), and the (log n / n)^gamma form. Each row is set beside the rate the
+study's claims attach to the variant and the verdict: 'consistent' if the claimed slope (for a
+form such as sqrt(log n / n), the slope it implies over the measured n range; for "slower than
+any power", 0) lies in the interval, 'faster' if the interval lies below it, 'slower' if above.
+Only lines made with the study's current variant configs count.
+
+Options:
+  --quick          the quick results
+  --json           the table as JSON (format in src/study/rates-table.ts; read by src/figures)
+  --markdown       the table as Markdown (experiments/README.md)
+  --all-losses     a row for every loss in the results, not only the study's main loss
+  --level P        confidence level in (0, 1) (default 0.95)
+  --bootstrap B    bootstrap resamples (default 2000)
+`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(
+      argv,
+      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
+      'rates',
+    );
+    const dir = positionals[0];
+    if (dir === undefined || positionals.length > 1) throw new InputError('rates arguments', 'one study folder (experiments/<study>)');
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(dir, 'a study folder holding study.json');
+    const study = loadStudy(join(dir, 'study.json'));
+    const quick = values.quick === true;
+    const path = resultsFile(dir, quick);
+    if (!existsSync(path)) throw new InputError(path, `a results file: run \`prompt-experts simulate ${join(dir, 'study.json')}${quick ? ' --quick' : ''}\` first`);
+    const level = values.level === undefined ? 0.95 : Number(values.level);
+    if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
+    const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0);
+    const plan = planStudy(study, quick && study.quick !== undefined);
+    const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
+    const lines = readResults(path).filter((l) => hashes.get(l.variant) === l.configHash);
+    const table = rateTable(study, lines, { quick, results: path, level, bootstrap, allLosses: values['all-losses'] === true });
+    const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? renderRateMarkdown(table) : renderRateTable(table);
+    process.stdout.write(`${out}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * `prompt-mixture`: the prompt mixtures of THEORY.md §3 fitted by least squares
+ * (Levenberg-Marquardt, src/estimate/least-squares.ts) from a start near the truth.
+ *
+ *   model: { kind: "prompt-mixture", prompt: "vpt" | "vapt" | "kv", gate: "softmax" | "gaussian",
+ *            N (tokens), d (width), Lstar (true prompts), L (fitted prompts, >= Lstar),
+ *            sigma (noise sd), r (VAPT MLP width), gateSd (Gaussian gate sd), truthSeed }
+ *   estimator: { kind: "least-squares", initScale (c), initRate (a): start = truth expanded to L
+ *            atoms (weights split evenly) + c n^(-a) N(0, I), starts, maxIterations }
+ *
+ * The truth (pretrained weights and true prompts) is drawn once from `truthSeed`, so every cell
+ * of a variant estimates the same G*; the cell's seed draws the data and the start. Inputs:
+ * N tokens with i.i.d. N(0, 1) entries. Losses (src/loss presets): D1 (the softmax Voronoi loss),
+ * weights (its weight term), params (its parameter term).
+ */
+import { z } from 'zod';
+import { parseWith, finite } from '../../util/schema.js';
+import { InputError } from '../../util/errors.js';
+import { makeRng, type Rng } from '../../util/rng.js';
+import type { RegressionFamily } from '../../mixture/family.js';
+import type { MixingMeasure } from '../../mixture/measure.js';
+import { sampleResponses } from '../../mixture/sample.js';
+import { leastSquares } from '../../estimate/least-squares.js';
+import { nearInit } from '../../estimate/init.js';
+import { promptMixture, randomTruth } from '../../mixture/prompt-mixture.js';
+import { presetBreakdown } from '../../loss/presets.js';
+import { gaussianPromptFamily } from './gaussian-prompt.js';
+import type { CellModel, ModelKind } from '../registry.js';
+
+const int1 = z.number().int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
+const pos = finite.refine((x) => x > 0, { error: 'a positive number' });
+
+const modelSchema = z
+  .object({
+    kind: z.literal('prompt-mixture'),
+    prompt: z.enum(['vpt', 'vapt', 'kv'], { error: '"vpt", "vapt" or "kv"' }),
+    gate: z.enum(['softmax', 'gaussian'], { error: '"softmax" or "gaussian"' }).default('softmax'),
+    N: int1.default(4),
+    d: int1.default(4),
+    Lstar: int1.default(2),
+    L: int1,
+    sigma: pos.default(0.1),
+    r: int1.default(4),
+    gateSd: pos.default(0.5),
+    truthSeed: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+const estimatorSchema = z
+  .object({
+    kind: z.literal('least-squares').default('least-squares'),
+    initScale: finite.refine((x) => x >= 0, { error: 'a number >= 0' }).default(0.5),
+    initRate: finite.default(0.25),
+    starts: int1.default(1),
+    maxIterations: int1.default(200),
+  })
+  .strict();
+
+type Model = z.infer<typeof modelSchema>;
+
+interface Built {
+  family(L: number): RegressionFamily & { readonly atoms?: number };
+  truth: MixingMeasure;
+}
+
+function randn(rng: Rng, k: number, sd = 1): Float64Array {
+  return Float64Array.from({ length: k }, () => sd * rng.normal());
+}
+
+/** Gaussian-gated truth: weights (0.6, 0.4, ...) normalised, gate means spread, prompts N(0, 1). */
+function buildGaussian(m: Model): Built {
+  if (m.prompt === 'kv') throw new InputError('model.prompt', '"vpt" or "vapt" with gate "gaussian"', '"kv"');
+  const rng = makeRng(m.truthSeed);
+  const WV = randn(rng, m.d * m.d, 1 / Math.sqrt(m.d));
+  const W1 = randn(rng, m.r * m.d, 1 / Math.sqrt(m.d));
+  const W2 = randn(rng, m.d * m.r, 1 / Math.sqrt(m.r));
+  const raw = Array.from({ length: m.Lstar }, (_, j) => 1 + 0.5 * ((m.Lstar - j) / m.Lstar));
+  const tot = raw.reduce((s, x) => s + x, 0);
+  const atoms = raw.map((w) => ({
+    weight: w / tot,
+    params: { c: randn(rng, m.d, 0.5), ...(m.prompt === 'vpt' ? { p: randn(rng, m.d) } : { alpha: randn(rng, m.N) }) },
+  }));
+  return {
+    family: (L) => gaussianPromptFamily({ prompt: m.prompt as 'vpt' | 'vapt', N: m.N, d: m.d, L, gateSd: m.gateSd, WV, W1, W2, r: m.r }),
+    truth: { atoms },
+  };
+}
+
+export const promptMixtureKind: ModelKind = {
+  kind: 'prompt-mixture',
+  summary: 'VPT / prefix (kv) / VAPT prompt mixtures, softmax or Gaussian gates, least squares; losses D1, weights, params',
+  build(model, estimator, path): CellModel {
+    const m = parseWith(modelSchema, model, `${path}.model`);
+    const e = parseWith(estimatorSchema, estimator, `${path}.estimator`);
+    if (m.L < m.Lstar) throw new InputError(`${path}.model.L`, `at least Lstar (${m.Lstar})`, String(m.L));
+    const built = m.gate === 'gaussian' ? buildGaussian(m) : buildSoftmax(m, path);
+    const trueFamily = built.family(m.Lstar);
+    const theta = trueFamily.fromMeasure(built.truth);
+    const family = built.family(m.L);
+    const lm = leastSquares({ maxIterations: e.maxIterations });
+    return {
+      simulate(n, rng) {
+        const X = randn(rng, n * trueFamily.inputDim); // N(0, 1) token entries, as the family's own sampler
+        return { samples: sampleResponses(trueFamily, theta, X, m.sigma, rng), truth: built.truth };
+      },
+      fit(samples, truth, rng) {
+        return lm.fit(family, samples, { rng, init: nearInit(truth, samples.n, e.initScale, e.initRate), starts: e.starts });
+      },
+      losses(fit, truth) {
+        const b = presetBreakdown('D1', fit.measure, truth);
+        return { D1: b.total, weights: b.weightTerm, params: b.paramTerm };
+      },
+    };
+  },
+};
+
+/**
+ * Softmax prompt mixtures: src/mixture/prompt-mixture.ts (one head, one query row, the N token
+ * experts known), dk = dv = d; VAPT with a 1 x 1 shared kernel (so alpha_j has one entry per
+ * token), hidden width r, residual. Truth: `randomTruth` (well-separated atoms, biases near
+ * log(N / L*)) drawn from truthSeed + 1.
+ */
+function buildSoftmax(m: Model, path: string): Built {
+  const family = (L: number): ReturnType<typeof promptMixture> => {
+    try {
+      return promptMixture({ kind: m.prompt, tokens: m.N, width: m.d, dk: m.d, dv: m.d, atoms: L, seed: m.truthSeed, ...(m.prompt === 'vapt' ? { kernel: 1, rank: m.r } : {}) });
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${path}.model (${e.field})`, e.expected);
+      throw e;
+    }
+  };
+  const truth = randomTruth(family(m.Lstar), makeRng(m.truthSeed + 1));
+  return { family, truth };
+}
