@@ -10,7 +10,8 @@ theta layout, atom by atom: [b_j, beta_j (d)] (not for the last atom), W_j (h x 
 c_j (h), V_j (h), v0_j.
 
 Usage: scipy_ref.py DIR  (DIR holds meta.json, X.bin, Y.bin, theta0.bin: float64 little endian).
-Prints one JSON line: objective (mean squared residual), seconds, nfev, njev, status, theta.
+Prints one JSON line: objective (mean squared residual), seconds (best of meta.reps runs), nfev,
+njev, status, theta.
 scipy.optimize.least_squares(method='lm') runs MINPACK's lmder with the analytic Jacobian.
 """
 import json
@@ -84,9 +85,11 @@ def main(folder):
         return J
 
     tol = meta.get("tol", 1e-12)
-    t0 = time.perf_counter()
-    res = least_squares(fun, theta0, jac=jac, method="lm", ftol=tol, xtol=tol, gtol=tol, max_nfev=meta.get("maxNfev", 2000))
-    seconds = time.perf_counter() - t0
+    seconds = float("inf")
+    for _ in range(meta.get("reps", 1)):  # best of reps (the machine may be shared)
+        t0 = time.perf_counter()
+        res = least_squares(fun, theta0, jac=jac, method="lm", ftol=tol, xtol=tol, gtol=tol, max_nfev=meta.get("maxNfev", 2000))
+        seconds = min(seconds, time.perf_counter() - t0)
     objective = float(np.mean(res.fun ** 2))
     print(json.dumps({"objective": objective, "seconds": seconds, "nfev": int(res.nfev), "njev": int(res.njev or 0),
                       "status": int(res.status), "theta": res.x.tolist(), "numpy": np.__version__,

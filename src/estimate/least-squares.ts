@@ -4,7 +4,7 @@
  *   step:  (J^T J + lambda D) delta = -J^T r,   D = diag(J^T J) (running max, floored: Marquardt's scaling)
  * The normal equations are accumulated in one pass over the samples into Float64Arrays (J^T J
  * upper triangle and J^T r; Jacobian rows are gathered into a transposed block of `blockRows`
- * rows and folded in with unrolled dot products, no allocation per sample) and solved through
+ * rows and folded in with register-blocked dot products, no allocation per sample) and solved through
  * ml-matrix (Cholesky, LU fallback; src/linalg/solve.ts).
  * Damping (Nielsen): accept when the gain ratio rho = actual / predicted reduction > 0, then
  * lambda *= max(1/3, 1 - (2 rho - 1)^3); otherwise lambda *= nu, nu *= 2.
@@ -106,8 +106,16 @@ export function meanSquaredResidual(family: RegressionFamily, samples: Samples, 
 /** Workspace for the normal-equation passes of one (family, samples) pair. */
 class NormalEquations {
   readonly P: number;
-  readonly A: Float64Array; // P x P, J^T J (full after `pass`)
-  readonly g: Float64Array; // J^T r
+  /** P x P, J^T J at the last accepted point (full after `pass`). */
+  A: Float64Array;
+  /** J^T r at the last accepted point. */
+  g: Float64Array;
+  /** The same at the last trial point (filled by `pass(theta, true)`); `swap` makes it current. */
+  private At: Float64Array;
+  private gt: Float64Array;
+  /** Where `flush` accumulates. */
+  private Acc: Float64Array;
+  private gAcc: Float64Array;
   private readonly JT: Float64Array; // P x B block, transposed rows of J
   private readonly rb: Float64Array; // B residuals
   private readonly jac: Float64Array; // q x P
@@ -127,6 +135,10 @@ class NormalEquations {
     this.B = blockRows;
     this.A = new Float64Array(P * P);
     this.g = new Float64Array(P);
+    this.At = new Float64Array(P * P);
+    this.gt = new Float64Array(P);
+    this.Acc = this.A;
+    this.gAcc = this.g;
     this.JT = new Float64Array(P * blockRows);
     this.rb = new Float64Array(blockRows);
     this.jac = new Float64Array(family.outputDim * P);
@@ -154,9 +166,19 @@ class NormalEquations {
     return 0.5 * s;
   }
 
-  /** A = J^T J, g = J^T r at theta; returns 1/2 ||r||^2. */
-  pass(theta: Float64Array): number {
-    const { family, samples, x, out, jac, JT, rb, B, P, A, g } = this;
+  /** Make the trial point's J^T J and J^T r (from `pass(theta, true)`) the current ones. */
+  swap(): void {
+    [this.A, this.At] = [this.At, this.A];
+    [this.g, this.gt] = [this.gt, this.g];
+  }
+
+  /** J^T J and J^T r at theta, into A and g (or the trial buffers); returns 1/2 ||r||^2. */
+  pass(theta: Float64Array, trial = false): number {
+    const { family, samples, x, out, jac, JT, rb, B, P } = this;
+    const A = trial ? this.At : this.A;
+    const g = trial ? this.gt : this.g;
+    this.Acc = A;
+    this.gAcc = g;
     const D = family.inputDim;
     const q = family.outputDim;
     const X = samples.X;
@@ -186,11 +208,13 @@ class NormalEquations {
   }
 
   /**
-   * Fold the gathered block into A (upper triangle) and g: register-blocked 2 x 2 over (a, b)
-   * column pairs, so each pass over the block does four multiply-adds per four loads.
+   * Fold the gathered block into A (upper triangle) and g: register-blocked 2 x 4 over (a, b)
+   * columns, so each pass over the block does eight multiply-adds per six loads.
    */
   private flush(): void {
-    const { JT, rb, B, P, A, g } = this;
+    const { JT, rb, B, P } = this;
+    const A = this.Acc;
+    const g = this.gAcc;
     const m = this.fill;
     for (let a = 0; a < P; a++) {
       const ao = a * B;
@@ -203,6 +227,46 @@ class NormalEquations {
       const a0 = a * B;
       const a1 = a0 + B;
       let b = a;
+      for (; b + 3 < P; b += 4) {
+        const b0 = b * B;
+        const b1 = b0 + B;
+        const b2 = b1 + B;
+        const b3 = b2 + B;
+        let s00 = 0;
+        let s01 = 0;
+        let s02 = 0;
+        let s03 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        for (let k = 0; k < m; k++) {
+          const x0 = JT[a0 + k] as number;
+          const x1 = JT[a1 + k] as number;
+          const y0 = JT[b0 + k] as number;
+          const y1 = JT[b1 + k] as number;
+          const y2 = JT[b2 + k] as number;
+          const y3 = JT[b3 + k] as number;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+        }
+        const r0 = a * P + b;
+        const r1 = r0 + P;
+        A[r0] = (A[r0] as number) + s00;
+        A[r0 + 1] = (A[r0 + 1] as number) + s01;
+        A[r0 + 2] = (A[r0 + 2] as number) + s02;
+        A[r0 + 3] = (A[r0 + 3] as number) + s03;
+        if (b > a) A[r1] = (A[r1] as number) + s10;
+        A[r1 + 1] = (A[r1 + 1] as number) + s11;
+        A[r1 + 2] = (A[r1 + 2] as number) + s12;
+        A[r1 + 3] = (A[r1 + 3] as number) + s13;
+      }
       for (; b + 1 < P; b += 2) {
         const b0 = b * B;
         const b1 = b0 + B;
@@ -340,8 +404,10 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
     let iterations = 0;
     let stopReason: StopReason = 'maxIterations';
     let converged = false;
-    const A = ne.A;
-    const g = ne.g;
+    let A = ne.A;
+    let g = ne.g;
+    // Evaluate a trial with its Jacobian (saving a pass when it is accepted) unless the last trial was rejected.
+    let fuse = true;
     if (!Number.isFinite(F)) throw new InputError('theta0', 'a start where the model and its residuals are finite', String(F));
 
     const gradientSmall = (): boolean => {
@@ -400,15 +466,25 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
           pred += dk * (lambda * (Dg[k] as number) * dk - (g[k] as number));
         }
         pred *= 0.5;
-        const Ft = finite ? ne.value(trial) : Infinity;
-        fEvals++;
+        const fused = fuse && finite;
+        const Ft = !finite ? Infinity : fused ? ne.pass(trial, true) : ne.value(trial);
+        if (fused) jEvals++;
+        if (!fused && finite) fEvals++;
         const rho = (F - Ft) / pred;
         if (Number.isFinite(Ft) && pred > 0 && rho > 0) {
           const actualRel = (F - Ft) / F;
           const predRel = pred / F;
           [theta, trial] = [trial, theta];
-          F = ne.pass(theta);
-          jEvals++;
+          if (fused) {
+            ne.swap();
+            F = Ft;
+          } else {
+            F = ne.pass(theta);
+            jEvals++;
+          }
+          A = ne.A;
+          g = ne.g;
+          fuse = true;
           updateScaling();
           lambda *= Math.max(1 / 3, 1 - Math.pow(2 * rho - 1, 3));
           nu = 2;
@@ -434,6 +510,7 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
             converged = true;
             break;
           }
+          fuse = false;
           lambda *= nu;
           nu *= 2;
           if (lambda > 1e16) {

@@ -49,16 +49,29 @@ export function mlpExpert(inputDim: number, outputDim: number, options: MlpExper
   const u = new Float64Array(h);
   const du = new Float64Array(h);
 
-  const hidden = (p: Float64Array, off: number, x: Float64Array, withDerivative: boolean): void => {
-    for (let k = 0; k < h; k++) {
-      let z = p[off + oc + k] as number;
-      const w = off + oW + k * d;
-      for (let l = 0; l < d; l++) z += (p[w + l] as number) * (x[l] as number);
-      const fz = act.f(z);
-      u[k] = fz;
-      if (withDerivative) du[k] = act.df(z, fz);
-    }
-  };
+  // tanh (the common case) gets its own loop: Math.tanh inlined and sigma' = 1 - u^2 from u.
+  const hidden =
+    act.name === 'tanh'
+      ? (p: Float64Array, off: number, x: Float64Array, withDerivative: boolean): void => {
+          for (let k = 0; k < h; k++) {
+            let z = p[off + oc + k] as number;
+            const w = off + oW + k * d;
+            for (let l = 0; l < d; l++) z += (p[w + l] as number) * (x[l] as number);
+            const t = Math.tanh(z);
+            u[k] = t;
+            if (withDerivative) du[k] = 1 - t * t;
+          }
+        }
+      : (p: Float64Array, off: number, x: Float64Array, withDerivative: boolean): void => {
+          for (let k = 0; k < h; k++) {
+            let z = p[off + oc + k] as number;
+            const w = off + oW + k * d;
+            for (let l = 0; l < d; l++) z += (p[w + l] as number) * (x[l] as number);
+            const fz = act.f(z);
+            u[k] = fz;
+            if (withDerivative) du[k] = act.df(z, fz);
+          }
+        };
   const output = (p: Float64Array, off: number, out: Float64Array, ooff: number): void => {
     if (!outLayer) {
       for (let r = 0; r < q; r++) out[ooff + r] = u[r] as number;
