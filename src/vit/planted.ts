@@ -11,7 +11,7 @@
  *   warmup-cosine schedule on the squared error over the n images (mini-batches).
  * Loss: the Voronoi loss between fitted and planted prompt atoms (one atom per prompt and layer,
  *   the prompt as the attention sees it: see `promptAtoms`), summed over layers, as in the
- *   simulation; and its slope against n with a bootstrap interval (planted-loss.ts).
+ *   simulation (src/loss/voronoi.ts); and its slope against n with a bootstrap interval (src/rates).
  *
  * Results lines: {"kind":"fit", study, form, base, n, seed, loss, lossPerLayer, sharedError,
  * trainMse, testMse, noiseVar, steps, tunableParams, backend, device, seconds, finished} per fit;
@@ -61,6 +61,7 @@ export interface PlantedSlopeLine {
   form: string;
   slope: number;
   ci: [number, number];
+  tInterval: [number, number];
   points: number;
   ns: number[];
   loss: string;
@@ -264,7 +265,7 @@ export async function runPlanted(studyPath: string, options: PlantedOptions = {}
     const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
     if (ns.length < 2) continue;
     const s = slopeWithInterval(pts.map((p) => ({ n: p.n, loss: p.loss })), deriveSeed(1, label, 'bootstrap'));
-    slopes.push({ kind: 'slope', study: study.name, form: label, slope: s.slope, ci: s.ci, points: pts.length, ns, loss: 'voronoi-D1 over prompt atoms LN1(P_j), summed over layers', finished: new Date().toISOString() });
+    slopes.push({ kind: 'slope', study: study.name, form: label, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, loss: 'voronoi-D1 over prompt atoms LN1(P_j), summed over layers', finished: new Date().toISOString() });
   }
   writeFileSync(resultsPath, [...fits, ...slopes].map((l) => JSON.stringify(l)).join('\n') + '\n');
   session.end = new Date().toISOString();
