@@ -172,3 +172,16 @@ test('E2VPT: masked entries are exactly zero in the prompts the layer sees; impo
   assert.equal(ps.flatMap((l) => l.kvSegment.flat()).filter((v) => v === 0).length, Math.round(0.25 * CFG.depth * 2 * 16));
   m.dispose();
 });
+
+test('E2VPT with no visual or no key-value prompts: forward, importances and a step work', () => {
+  for (const c of [{ visualPrompts: 0, kvPrompts: 2 }, { visualPrompts: 2, kvPrompts: 0 }]) {
+    const m = createE2vpt(backbone, { kind: 'e2vpt', sharedKV: true, ...c }, { classes: 4, seed: 1 });
+    const imp = m.maskImportance(x, y);
+    assert.equal(imp[0]!.visualToken.length, c.visualPrompts);
+    assert.equal(imp[0]!.kvToken.length, c.kvPrompts);
+    const opt = tf.train.sgd(0.1);
+    tf.dispose(opt.minimize(() => crossEntropy(m.forward(x), y), true, m.trainableVariables()));
+    opt.dispose();
+    m.dispose();
+  }
+});

@@ -222,16 +222,22 @@ export function createE2vpt(backbone: VitWeights, config: E2vptConfig, options: 
     mirror = copy(ms);
   };
 
-  /** |d loss / d mask| as tensors, in the order of `flat` (4 per layer). */
+  /** |d loss / d mask| as tensors, 4 per layer (visualToken, visualSegment, kvToken, kvSegment). */
   const importanceTensors = (images: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor[] => {
     const flat: tf.Tensor[] = maskVars.flatMap((m) => [m.visualToken, m.visualSegment, m.kvToken, m.kvSegment]);
+    // Masks of an empty prompt set take no part in the loss: their importance is empty.
+    const used = flat.map((_, i) => (i % 4 < 2 ? Lv : Lkv) > 0);
+    const xs = flat.filter((_, i) => used[i]);
+    if (xs.length === 0) return flat.map((t) => tf.zeros(t.shape));
     return tf.tidy(() => {
       const g = tf.grads((...ts: tf.Tensor[]) => {
+        let at = 0;
+        const all = flat.map((t, i) => (used[i] ? (ts[at++] as tf.Tensor) : t));
         current = maskVars.map((_, l) => ({
-          visualToken: ts[4 * l] as tf.Tensor1D,
-          visualSegment: ts[4 * l + 1] as tf.Tensor2D,
-          kvToken: ts[4 * l + 2] as tf.Tensor1D,
-          kvSegment: ts[4 * l + 3] as tf.Tensor2D,
+          visualToken: all[4 * l] as tf.Tensor1D,
+          visualSegment: all[4 * l + 1] as tf.Tensor2D,
+          kvToken: all[4 * l + 2] as tf.Tensor1D,
+          kvSegment: all[4 * l + 3] as tf.Tensor2D,
         }));
         try {
           return tf.mul(crossEntropy(method.forward(images), labels), images.shape[0]) as tf.Scalar;
@@ -239,7 +245,9 @@ export function createE2vpt(backbone: VitWeights, config: E2vptConfig, options: 
           current = maskVars as unknown as LayerMaskTensors[];
         }
       });
-      return g(flat).map((t) => tf.abs(t));
+      const gs = g(xs).map((t) => tf.abs(t));
+      let at = 0;
+      return flat.map((t, i) => (used[i] ? (gs[at++] as tf.Tensor) : tf.zeros(t.shape)));
     });
   };
   const unflatten = (arr: unknown[]): E2vptMasks =>
