@@ -180,7 +180,7 @@ test('E2VPT with no visual or no key-value prompts: forward, importances and a s
     assert.equal(imp[0]!.visualToken.length, c.visualPrompts);
     assert.equal(imp[0]!.kvToken.length, c.kvPrompts);
     const opt = tf.train.sgd(0.1);
-    tf.dispose(opt.minimize(() => crossEntropy(m.forward(x), y), true, m.trainableVariables()));
+    opt.minimize(() => crossEntropy(m.forward(x), y), true, m.trainableVariables())?.dispose();
     opt.dispose();
     m.dispose();
   }
