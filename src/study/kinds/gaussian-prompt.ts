@@ -12,8 +12,17 @@
  *   d score / d c          = (z - c) / s^2
  *   d e / d p              = W_V^T
  *   d e / d alpha_k        = W_V^T (I + W2 D W1) x_k,   D = diag(1[W1 G > 0])
- * The mixture is B's softmaxMoe with these custom score and expert families. Weights are reported
- * normalised (pi_j = exp(b_j) / sum_l exp(b_l)): the softmax does not see a common shift of the b_j.
+ * The mixture is B's softmaxMoe with these custom score and expert families.
+ *
+ * Canonical form (what makes atom distances meaningful). From (X, Y) alone the gates identify
+ * the c_j only up to a common translation: c_j -> c_j + t with b_j -> b_j + c_j . t / s^2 leaves
+ * every gate unchanged (the z . t / s^2 and |t|^2 terms are common to all atoms), and the b_j up
+ * to a common shift. `toMeasure` therefore reports the unique equivalent measure with
+ *   pi_j = exp(b_j) / sum_l exp(b_l)   and   sum_j pi_j c_j = 0,
+ * the moment condition the joint Gaussian-gated model would impose (the gate mixture's mean is
+ * E[z] = 0). The translation t solves s^2 grad F(t) + t = 0 with F(t) = log sum_j exp(b_j + c_j . t / s^2),
+ * i.e. minimises the strictly convex s^2 F(t) + |t|^2 / 2; Newton's method from t = 0.
+ * The true measure is put in the same form (prompt-mixture.ts), so losses compare like with like.
  */
 import type { MixingMeasure } from '../../mixture/measure.js';
 import type { RegressionFamily } from '../../mixture/family.js';
@@ -176,7 +185,74 @@ function vaptExpert(N: number, d: number, WV: Float64Array, W1: Float64Array, W2
   };
 }
 
-/** The Gaussian-gated prompt mixture as a regression family (weights normalised in toMeasure). */
+/** The canonical form of a Gaussian-gated measure (see the header): weights summing to 1, sum_j pi_j c_j = 0. */
+export function canonicalGaussianGates(g: MixingMeasure, s: number, d: number): MixingMeasure {
+  const L = g.atoms.length;
+  const inv = 1 / (s * s);
+  const b = g.atoms.map((a) => Math.log(a.weight ?? 1));
+  const c = g.atoms.map((a) => a.params.c ?? new Float64Array(d));
+  const t = new Float64Array(d);
+  const pi = new Float64Array(L);
+  const weights = (): void => {
+    let mx = -Infinity;
+    for (let j = 0; j < L; j++) {
+      let v = b[j] as number;
+      for (let a = 0; a < d; a++) v += (c[j]?.[a] ?? 0) * (t[a] as number) * inv;
+      pi[j] = v;
+      if (v > mx) mx = v;
+    }
+    let z = 0;
+    for (let j = 0; j < L; j++) {
+      pi[j] = Math.exp((pi[j] as number) - mx);
+      z += pi[j] as number;
+    }
+    for (let j = 0; j < L; j++) pi[j] = (pi[j] as number) / z;
+  };
+  for (let it = 0; it < 100; it++) {
+    weights();
+    // gradient r = sum pi_j c_j + t; Hessian H = I + Cov_pi(c) / s^2 (positive definite).
+    const m = new Float64Array(d);
+    for (let j = 0; j < L; j++) for (let a = 0; a < d; a++) m[a] = (m[a] as number) + (pi[j] as number) * (c[j]?.[a] ?? 0);
+    const r = Float64Array.from(m, (v, a) => v + (t[a] as number));
+    let norm = 0;
+    for (let a = 0; a < d; a++) norm = Math.max(norm, Math.abs(r[a] as number));
+    if (norm < 1e-13) break;
+    const H = new Float64Array(d * d);
+    for (let a = 0; a < d; a++) H[a * d + a] = 1;
+    for (let j = 0; j < L; j++)
+      for (let a = 0; a < d; a++)
+        for (let e = 0; e < d; e++) H[a * d + e] = (H[a * d + e] as number) + ((pi[j] as number) * ((c[j]?.[a] ?? 0) - (m[a] as number)) * ((c[j]?.[e] ?? 0) - (m[e] as number))) * inv;
+    // Solve H delta = r by Gaussian elimination (d is small), then t -= delta.
+    const A = Float64Array.from(H);
+    const x = Float64Array.from(r);
+    for (let col = 0; col < d; col++) {
+      let piv = col;
+      for (let row = col + 1; row < d; row++) if (Math.abs(A[row * d + col] as number) > Math.abs(A[piv * d + col] as number)) piv = row;
+      for (let e = 0; e < d; e++) [A[col * d + e], A[piv * d + e]] = [A[piv * d + e] as number, A[col * d + e] as number];
+      [x[col], x[piv]] = [x[piv] as number, x[col] as number];
+      for (let row = col + 1; row < d; row++) {
+        const f = (A[row * d + col] as number) / (A[col * d + col] as number);
+        for (let e = col; e < d; e++) A[row * d + e] = (A[row * d + e] as number) - f * (A[col * d + e] as number);
+        x[row] = (x[row] as number) - f * (x[col] as number);
+      }
+    }
+    for (let row = d - 1; row >= 0; row--) {
+      let v = x[row] as number;
+      for (let e = row + 1; e < d; e++) v -= (A[row * d + e] as number) * (x[e] as number);
+      x[row] = v / (A[row * d + row] as number);
+    }
+    for (let a = 0; a < d; a++) t[a] = (t[a] as number) - (x[a] as number);
+  }
+  weights();
+  return {
+    atoms: g.atoms.map((a, j) => ({
+      weight: pi[j] as number,
+      params: { ...a.params, c: Float64Array.from(c[j] ?? new Float64Array(d), (v, k) => v + (t[k] as number)) },
+    })),
+  };
+}
+
+/** The Gaussian-gated prompt mixture as a regression family (`toMeasure` gives the canonical form). */
 export function gaussianPromptFamily(cfg: GaussianPromptConfig): RegressionFamily & { readonly atoms: number } {
   const score = gaussianScore(cfg.N, cfg.d, cfg.gateSd);
   const expert = cfg.prompt === 'vpt' ? vptExpert(cfg.N, cfg.d, cfg.WV) : vaptExpert(cfg.N, cfg.d, cfg.WV, cfg.W1, cfg.W2, cfg.r);
@@ -189,11 +265,7 @@ export function gaussianPromptFamily(cfg: GaussianPromptConfig): RegressionFamil
     nParams: fam.nParams,
     predict: (t, x, o) => fam.predict(t, x, o),
     jacobian: (t, x, o, j) => fam.jacobian(t, x, o, j),
-    toMeasure(theta): MixingMeasure {
-      const g = fam.toMeasure(theta);
-      const total = g.atoms.reduce((s, a) => s + (a.weight ?? 0), 0);
-      return { atoms: g.atoms.map((a) => ({ weight: (a.weight ?? 0) / total, params: a.params })) };
-    },
+    toMeasure: (theta): MixingMeasure => canonicalGaussianGates(fam.toMeasure(theta), cfg.gateSd, cfg.d),
     fromMeasure: (g) => fam.fromMeasure(g),
   };
 }

@@ -67,7 +67,10 @@ function randn(rng: Rng, k: number, sd = 1): Float64Array {
   return Float64Array.from({ length: k }, () => sd * rng.normal());
 }
 
-/** Gaussian-gated truth: weights (0.6, 0.4, ...) normalised, gate means spread, prompts N(0, 1). */
+/**
+ * Gaussian-gated truth: weights proportional to (1.5, 1, ...), gate means N(0, 0.5^2 I), prompts
+ * N(0, 1), then put in canonical form (gaussian-prompt.ts).
+ */
 function buildGaussian(m: Model): Built {
   if (m.prompt === 'kv') throw new InputError('model.prompt', '"vpt" or "vapt" with gate "gaussian"', '"kv"');
   const rng = makeRng(m.truthSeed);
@@ -80,10 +83,10 @@ function buildGaussian(m: Model): Built {
     weight: w / tot,
     params: { c: randn(rng, m.d, 0.5), ...(m.prompt === 'vpt' ? { p: randn(rng, m.d) } : { alpha: randn(rng, m.N) }) },
   }));
-  return {
-    family: (L) => gaussianPromptFamily({ prompt: m.prompt as 'vpt' | 'vapt', N: m.N, d: m.d, L, gateSd: m.gateSd, WV, W1, W2, r: m.r }),
-    truth: { atoms },
-  };
+  const family = (L: number): ReturnType<typeof gaussianPromptFamily> => gaussianPromptFamily({ prompt: m.prompt as 'vpt' | 'vapt', N: m.N, d: m.d, L, gateSd: m.gateSd, WV, W1, W2, r: m.r });
+  // The truth in canonical form (weights sum to 1, sum_j pi_j c_j = 0): see gaussian-prompt.ts.
+  const f = family(m.Lstar);
+  return { family, truth: f.toMeasure(f.fromMeasure({ atoms })) };
 }
 
 export const promptMixtureKind: ModelKind = {
