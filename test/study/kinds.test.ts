@@ -49,3 +49,34 @@ test('kind configs are checked with errors naming the field', async () => {
   await bad({ model: { kind: 'gaussian-gated', truth: 'published-type-I', k: 2 }, estimator: { protocol: 'converged' } }, 'variants[0].model.k');
   await bad({ model: { kind: 'gaussian-gated', truth: 'published-type-I', k: 4 }, estimator: { protocol: 'once' } }, 'variants[0].estimator.protocol');
 });
+
+test('Gaussian gates: a translation of the gate means absorbed by the biases has one canonical form', async () => {
+  const { canonicalGaussianGates } = await import('../../src/study/kinds/gaussian-prompt.js');
+  const s = 0.5;
+  const d = 2;
+  const c = [Float64Array.of(0.3, -0.2), Float64Array.of(-0.1, 0.4), Float64Array.of(0.5, 0.5)];
+  const b = [0.1, -0.3, 0.2];
+  const t = [0.7, -1.1];
+  const g1 = { atoms: c.map((cj, j) => ({ weight: Math.exp(b[j] as number), params: { c: cj } })) };
+  // c_j + t with b_j + c_j . t / s^2 - 5: the same gates for every z.
+  const g2 = {
+    atoms: c.map((cj, j) => ({
+      weight: Math.exp((b[j] as number) + ((cj[0] as number) * (t[0] as number) + (cj[1] as number) * (t[1] as number)) / (s * s) - 5),
+      params: { c: Float64Array.from(cj, (v, k) => v + (t[k] as number)) },
+    })),
+  };
+  const a = canonicalGaussianGates(g1, s, d);
+  const z = canonicalGaussianGates(g2, s, d);
+  let sum = 0;
+  const mean = [0, 0];
+  a.atoms.forEach((atom, j) => {
+    sum += atom.weight ?? 0;
+    assert.ok(Math.abs((atom.weight ?? 0) - (z.atoms[j]?.weight ?? 0)) < 1e-10);
+    for (let k = 0; k < d; k++) {
+      assert.ok(Math.abs((atom.params.c?.[k] ?? 0) - (z.atoms[j]?.params.c?.[k] ?? 0)) < 1e-10);
+      mean[k] = (mean[k] as number) + (atom.weight ?? 0) * (atom.params.c?.[k] ?? 0);
+    }
+  });
+  assert.ok(Math.abs(sum - 1) < 1e-12);
+  assert.ok(Math.abs(mean[0] as number) < 1e-10 && Math.abs(mean[1] as number) < 1e-10);
+});
