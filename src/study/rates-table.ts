@@ -11,7 +11,8 @@
  *                 "claim": { "rate", "slope" (null: slower than any polynomial), "form"?, "source"? } | null,
  *                 "claimedSlope" (the slope the claim implies over this n range; null: -> 0),
  *                 "verdict": "consistent" | "faster" | "slower" | null, "verdictNote",
- *                 "perN": [ { "n", "count", "mean", "geomean", "median" } ] } ] }
+ *                 "perN": [ { "n", "count", "mean", "geomean", "median" } ],
+ *                 "meanIterations", "convergedShare" } ] }
  */
 import type { ResultLine } from './cell.js';
 import type { StudyConfig } from './schema.js';
@@ -37,6 +38,9 @@ export interface RateRow {
   readonly verdict: 'consistent' | 'faster' | 'slower' | null;
   readonly verdictNote: string | null;
   readonly perN: ReadonlyArray<{ n: number; count: number; mean: number; geomean: number; median: number }>;
+  /** Estimator diagnostics over the row's fits: mean iterations and the share that converged. */
+  readonly meanIterations: number;
+  readonly convergedShare: number;
 }
 
 export interface RateTable {
@@ -119,6 +123,8 @@ export function rateTable(
         verdict: v?.verdict ?? null,
         verdictNote: v?.note ?? null,
         perN,
+        meanIterations: mine.reduce((acc, l) => acc + l.iterations, 0) / mine.length,
+        convergedShare: mine.filter((l) => l.converged).length / mine.length,
       });
     }
   }
@@ -150,19 +156,23 @@ export function renderRateTable(t: RateTable): string {
   ].join('\n');
 }
 
-/** Markdown table (for experiments/README.md, rendered between markers by experiments/update-readme.mjs). */
+/**
+ * Markdown table (for experiments/README.md, rendered between markers by experiments/update-readme.mjs);
+ * "loss at n min / n max" are geometric means over the replications.
+ */
 export function renderRateMarkdown(t: RateTable): string {
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
   const pct = Math.round(t.level * 100);
+  const g = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toPrecision(3));
   const rows = t.rows.map(
     (r) =>
-      `| ${r.variant} | ${r.loss} | ${r.fits} | ${r.nMin}-${r.nMax} (${r.nValues}) | ${f(r.slope)} | [${f(r.ci[0])}, ${f(r.ci[1])}] | ${f(r.gamma)} [${f(r.gammaCi[0])}, ${f(r.gammaCi[1])}] | ${
+      `| ${r.variant} | ${r.loss} | ${r.fits} | ${r.nMin}-${r.nMax} (${r.nValues}) | ${g(r.perN[0]?.geomean)} | ${g(r.perN[r.perN.length - 1]?.geomean)} | ${f(r.slope)} | [${f(r.ci[0])}, ${f(r.ci[1])}] | ${f(r.gamma)} [${f(r.gammaCi[0])}, ${f(r.gammaCi[1])}] | ${
         r.claim === null ? '-' : `${r.claim.rate}: ${r.claimedSlope === null ? '-> 0' : f(r.claimedSlope)}`
-      } | ${r.verdict ?? '-'} |`,
+      } | ${r.verdict ?? '-'} | ${r.meanIterations.toFixed(0)} / ${(100 * r.convergedShare).toFixed(0)}% |`,
   );
   return [
-    `| variant | loss | fits | n (values) | slope | ${pct}% CI | gamma of (log n / n)^gamma [${pct}% CI] | claim: implied slope | verdict |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| variant | loss | fits | n (values) | loss at n min | loss at n max | slope | ${pct}% CI | gamma of (log n / n)^gamma [${pct}% CI] | claim: implied slope | verdict | iterations (mean) / converged |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
