@@ -30,3 +30,14 @@ export {
 } from './estimate/least-squares.js';
 export { initialTheta, expandMeasure, nearInit, shrinkingScale, type InitCapable } from './estimate/init.js';
 export { convergenceProperty, convergenceOutcome, type ConvergencePropertyConfig, type ConvergenceOutcome } from './estimate/property.js';
+export * as loss from './loss/index.js';
+export { voronoiLoss, presetLoss, matchedErrors, hungarian } from './loss/index.js';
+export * as rates from './rates/index.js';
+export { fitSlope, fitLogRate, judgeRate } from './rates/index.js';
+export * as gaussianGated from './mixture/gaussian-gated.js';
+export * as softmaxGaussian from './mixture/softmax-gaussian.js';
+export { fitEmGaussianGated, emGaussianGated } from './estimate/em-gaussian-gated.js';
+export { fitEmSoftmaxGaussian, emSoftmaxGaussian } from './estimate/em-softmax-gaussian.js';
+export { measureToJson, paramNames } from './mixture/measure.js';
+// The tfjs ViT lives behind its own entry point (`prompt-experts/vit`) so that the numerical core
+// loads without TensorFlow.js.
