@@ -15,9 +15,9 @@ for (const study of ['vpt-vs-vapt', 'gaussian-gated-repro']) {
   const args = [bin, 'rates', `${here}${study}`, '--markdown'];
   if (study === 'gaussian-gated-repro') args.push('--all-losses');
   const table = execFileSync(process.execPath, args, { encoding: 'utf8' }).trimEnd();
-  const re = new RegExp(`(<!-- rates:${study} -->\\n)[\\s\\S]*?(\\n<!-- /rates:${study} -->)`);
+  const re = new RegExp(`(<!-- rates:${study} -->)[\\s\\S]*?(<!-- /rates:${study} -->)`);
   if (!re.test(text)) throw new Error(`README.md: no markers for ${study}`);
-  text = text.replace(re, `$1${table}$2`);
+  text = text.replace(re, (_m, open, close) => `${open}\n${table}\n${close}`);
 }
 writeFileSync(readme, text);
 process.stdout.write(`updated ${readme}\n`);
