@@ -308,6 +308,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   const byName = new Map(plan.variants.map((v) => [v.name, v]));
   let ran = 0;
   let failed = 0;
+  let lastWrite = Date.now();
   const record = (cell: Cell, line: ResultLine | undefined, error: string | undefined): void => {
     if (line !== undefined) {
       appendFileSync(resultsPath, `${JSON.stringify(line)}\n`);
@@ -317,6 +318,13 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
       failed++;
     }
     bar.tick(1, `${cell.variant} n=${cell.n}`);
+    // Keep run.json's counts current, so a killed session still shows what it did.
+    if (Date.now() - lastWrite > 30_000) {
+      session.cells.ran = ran;
+      session.cells.failed = failed;
+      writeRun(runPath, plan, opts.shard, session);
+      lastWrite = Date.now();
+    }
   };
 
   if (workers <= 0) {
