@@ -6,5 +6,6 @@ import { simulateCommand } from './simulate.js';
 import { mergeCommand } from './merge.js';
 import { ratesCommand } from './rates.js';
 import { vitCommand } from './vit.js';
+import { figuresCommand } from './figures.js';
 
-export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, ratesCommand, vitCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, ratesCommand, figuresCommand, vitCommand];

@@ -1,11 +1,8 @@
 /** `prompt-experts rates experiments/<study>`: slopes with confidence intervals against the claims. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { type Command, intFlag, parseFlags } from './command.js';
-import { loadStudy, readResults, resultsFile } from '../study/runner.js';
-import { planStudy } from '../study/schema.js';
-import { rateTable, renderRateMarkdown, renderRateTable } from '../study/rates-table.js';
+import { renderRateMarkdown, renderRateTable, studyRateTable } from '../study/rates-table.js';
 
 export const ratesCommand: Command = {
   name: 'rates',
@@ -37,17 +34,11 @@ Options:
     const dir = positionals[0];
     if (dir === undefined || positionals.length > 1) throw new InputError('rates arguments', 'one study folder (experiments/<study>)');
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(dir, 'a study folder holding study.json');
-    const study = loadStudy(join(dir, 'study.json'));
     const quick = values.quick === true;
-    const path = resultsFile(dir, quick);
-    if (!existsSync(path)) throw new InputError(path, `a results file: run \`prompt-experts simulate ${join(dir, 'study.json')}${quick ? ' --quick' : ''}\` first`);
     const level = values.level === undefined ? 0.95 : Number(values.level);
     if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
     const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0);
-    const plan = planStudy(study, quick && study.quick !== undefined);
-    const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
-    const lines = readResults(path).filter((l) => hashes.get(l.variant) === l.configHash);
-    const table = rateTable(study, lines, { quick, results: path, level, bootstrap, allLosses: values['all-losses'] === true });
+    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true });
     const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? renderRateMarkdown(table) : renderRateTable(table);
     process.stdout.write(`${out}\n`);
     return 0;

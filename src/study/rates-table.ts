@@ -14,8 +14,12 @@
  *                 "perN": [ { "n", "count", "mean", "geomean", "median" } ],
  *                 "meanIterations", "convergedShare" } ] }
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ResultLine } from './cell.js';
-import type { StudyConfig } from './schema.js';
+import { planStudy, type StudyConfig } from './schema.js';
+import { loadStudy, readResults, resultsFile } from './runner.js';
+import { InputError } from '../util/errors.js';
 import { fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, type ClaimedRate } from '../rates/index.js';
 
 export interface RateRow {
@@ -175,4 +179,23 @@ export function renderRateMarkdown(t: RateTable): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * The rate table of the study in `dir` from its committed results (results.jsonl, or
+ * results.quick.jsonl with `quick`), keeping only lines made by the study's current config.
+ */
+export function studyRateTable(
+  dir: string,
+  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean } = {},
+): RateTable & { lines: ResultLine[]; config: StudyConfig } {
+  const study = loadStudy(join(dir, 'study.json'));
+  const quick = opts.quick === true;
+  const path = resultsFile(dir, quick);
+  if (!existsSync(path)) throw new InputError(path, `a results file: run \`prompt-experts simulate ${join(dir, 'study.json')}${quick ? ' --quick' : ''}\` first`);
+  const plan = planStudy(study, quick && study.quick !== undefined);
+  const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
+  const lines = readResults(path).filter((l) => hashes.get(l.variant) === l.configHash);
+  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true });
+  return { ...table, lines, config: study };
 }

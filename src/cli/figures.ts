@@ -1,0 +1,61 @@
+/** `prompt-experts figures`: regenerate every committed figure from committed inputs. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../util/errors.js';
+import { type Command, parseFlags } from './command.js';
+import { CATALOG } from '../figures/catalog.js';
+import { renderFigure, specJson, writeFigure } from '../figures/render.js';
+import { readFileSync } from 'node:fs';
+
+export const figuresCommand: Command = {
+  name: 'figures',
+  summary: 'regenerate the committed figures (SVG, PNG, vega-lite JSON) from committed results',
+  help: `Usage: prompt-experts figures [--out DIR] [--only ID[,ID...]] [--check] [--list]
+
+Builds every figure of the catalog (src/figures/catalog.ts) from the committed inputs under
+experiments/ (results.jsonl files and configs) without re-running any simulation, and writes
+DIR/ID.svg, DIR/ID.png (resvg, DejaVu Sans) and DIR/ID.vl.json (the vega-lite spec). The same
+inputs give the same bytes. A figure whose inputs are missing is skipped with a message.
+
+  --out DIR     output folder (default figures)
+  --only IDS    comma-separated figure ids
+  --check       write nothing; exit 1 if any figure differs from the files in DIR
+  --list        print the ids, inputs and captions, then exit
+
+Example: npm run figures         (build, then prompt-experts figures)
+`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { out: { type: 'string' }, only: { type: 'string' }, check: { type: 'boolean' }, list: { type: 'boolean' } }, 'figures');
+    if (positionals.length > 0) throw new InputError('figures arguments', 'flags only (see --help)', positionals.join(' '));
+    const out = (values.out as string | undefined) ?? 'figures';
+    const only = typeof values.only === 'string' ? values.only.split(',').map((s) => s.trim()) : undefined;
+    for (const id of only ?? []) if (!CATALOG.some((f) => f.id === id)) throw new InputError('--only', `figure ids among ${CATALOG.map((f) => f.id).join(', ')}`, JSON.stringify(id));
+    const figures = CATALOG.filter((f) => only === undefined || only.includes(f.id));
+    if (values.list === true) {
+      for (const f of figures) process.stdout.write(`${f.id}\n  inputs: ${f.inputs.join(', ')}\n  ${f.caption}\n`);
+      return 0;
+    }
+    const root = process.cwd();
+    let differ = 0;
+    for (const f of figures) {
+      const missing = f.inputs.filter((p) => !existsSync(join(root, p)));
+      if (missing.length > 0) {
+        process.stderr.write(`figures: skipping ${f.id}: missing ${missing.join(', ')}\n`);
+        continue;
+      }
+      const t0 = Date.now();
+      const spec = f.build(root);
+      if (values.check === true) {
+        const fig = await renderFigure(spec);
+        const same = (file: string, bytes: Buffer): boolean => existsSync(file) && readFileSync(file).equals(bytes);
+        const ok = same(join(out, `${f.id}.svg`), Buffer.from(fig.svg)) && same(join(out, `${f.id}.png`), fig.png) && same(join(out, `${f.id}.vl.json`), Buffer.from(specJson(spec)));
+        if (!ok) differ++;
+        process.stdout.write(`${f.id}: ${ok ? 'identical' : 'DIFFERS'} (${Date.now() - t0} ms)\n`);
+      } else {
+        const w = await writeFigure(out, f.id, spec);
+        process.stdout.write(`${f.id}: ${w.changed.length === 0 ? 'unchanged' : `wrote ${w.changed.join(', ')}`} (${Date.now() - t0} ms)\n`);
+      }
+    }
+    return differ > 0 ? 1 : 0;
+  },
+};

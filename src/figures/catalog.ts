@@ -1,0 +1,121 @@
+/**
+ * Every committed figure: its id (file stem under figures/), the committed inputs it reads, a
+ * sentence for the README gallery, and how to build its vega-lite spec from those inputs. No
+ * figure re-runs a simulation: rate plots read results.jsonl and fit slopes (src/rates) with
+ * fixed bootstrap seeds, so the same inputs give the same bytes.
+ * Add a figure by appending an entry here; `prompt-experts figures` renders them all.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VlSpec } from './render.js';
+import { ratePlotSpec, type RateClaim } from './specs/rate-plot.js';
+import { gateHeatmapSpec } from './specs/gate-heatmap.js';
+import { sampleEfficiencySpec, type EfficiencyPoint } from './specs/sample-efficiency.js';
+import { simVsVitSpec, type SlopeEntry } from './specs/sim-vs-vit.js';
+import { gatePanels } from './gates.js';
+import { studyRateTable, type RateRow } from '../study/rates-table.js';
+import { readJsonl } from '../vit/results.js';
+import { fmt } from './specs/common.js';
+
+export interface CatalogFigure {
+  readonly id: string;
+  /** One sentence for the gallery: what the figure shows. */
+  readonly caption: string;
+  /** Committed files it is built from, relative to the repository root. */
+  readonly inputs: ReadonlyArray<string>;
+  build(root: string): VlSpec;
+}
+
+/** Local slope of 1/log(n)^tau over [nMin, nMax]: the reference line for "slower than any power". */
+function inverseLogSlope(nMin: number, nMax: number, tau = 1): number {
+  return (-tau * (Math.log(Math.log(nMax)) - Math.log(Math.log(nMin)))) / (Math.log(nMax) - Math.log(nMin));
+}
+
+function claimOf(row: RateRow): RateClaim | undefined {
+  if (row.claim === null) return undefined;
+  if (row.claimedSlope !== null) return { series: row.variant, slope: row.claimedSlope, label: `${row.claim.rate} (claimed)` };
+  return { series: row.variant, slope: inverseLogSlope(row.nMin, row.nMax), label: '1/log n (claimed form, tau = 1)' };
+}
+
+function rateFigure(root: string, study: string, opts: { variants?: ReadonlyArray<string>; title: string; lossTitle: string; size: 'single' | 'double'; panels?: (v: string) => string }): VlSpec {
+  const table = studyRateTable(join(root, 'experiments', study), { bootstrap: 2000 });
+  const keep = (v: string): boolean => opts.variants === undefined || opts.variants.includes(v);
+  const rows = table.rows.filter((r) => r.main && keep(r.variant));
+  const claims = rows.map(claimOf).filter((c): c is RateClaim => c !== undefined);
+  return ratePlotSpec({
+    points: table.lines.filter((l) => keep(l.variant)).map((l) => ({ series: l.variant, n: l.n, loss: l.loss })),
+    fits: rows.map((r) => ({ series: r.variant, slope: r.slope, lo: r.ci[0], hi: r.ci[1], intercept: r.intercept })),
+    claims,
+    title: opts.title,
+    lossTitle: opts.lossTitle,
+    size: opts.size,
+    ...(opts.panels === undefined ? {} : { panelOf: opts.panels }),
+    ...(opts.variants === undefined ? {} : { seriesOrder: opts.variants }),
+  });
+}
+
+interface SweepLine { method: string; task: string; n: number; seed: number; accuracy: number }
+interface PlantedSlope { kind: string; form: string; slope: number; ci: [number, number] }
+
+export const CATALOG: ReadonlyArray<CatalogFigure> = [
+  {
+    id: 'attention-gates',
+    caption: 'One attention head read as a bank of softmax-gated MoE models: the gates of every query row over the token experts and the prompt experts that VPT, E2VPT and VAPT add, each expert labelled with its kind in X as established numerically.',
+    inputs: ['experiments/attention-gates/config.json'],
+    build: (root) =>
+      gateHeatmapSpec({ panels: gatePanels(JSON.parse(readFileSync(join(root, 'experiments/attention-gates/config.json'), 'utf8'))), title: 'Attention as a mixture of experts: gates with prompt experts' }),
+  },
+  {
+    id: 'vpt-vs-vapt-paper',
+    caption: 'VPT against VAPT prompt mixtures (softmax gates, exact and over-specified): Voronoi loss of the least-squares estimate against n, with fitted slopes and 95% bootstrap intervals.',
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
+    build: (root) => rateFigure(root, 'vpt-vs-vapt', { variants: ['vpt exact', 'vpt over', 'vapt exact', 'vapt over'], title: 'Prompt estimation: VPT vs VAPT', lossTitle: 'Voronoi loss D\u2081', size: 'single' }),
+  },
+  {
+    id: 'vpt-vs-vapt-rates',
+    caption: 'All prompt mixtures of the VPT-vs-VAPT study, softmax gating (VPT, key-value, VAPT) beside Gaussian gating (VPT, VAPT), with the claimed rates as dashed lines.',
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
+    build: (root) =>
+      rateFigure(root, 'vpt-vs-vapt', { title: 'Rates of prompt mixtures under softmax and Gaussian gating', lossTitle: 'Voronoi loss D\u2081', size: 'double', panels: (v) => (v.startsWith('gaussian-gated') ? 'Gaussian gating' : 'softmax gating') }),
+  },
+  {
+    id: 'gaussian-gated-repro-rates',
+    caption: 'The published Gaussian-gated simulation (type I, k* = 3) refitted with k = 4 and 5: one EM step as the official code ran, against EM run to convergence, beside the published slopes.',
+    inputs: ['experiments/gaussian-gated-repro/study.json', 'experiments/gaussian-gated-repro/results.jsonl'],
+    build: (root) => rateFigure(root, 'gaussian-gated-repro', { title: 'Gaussian-gated MoE: published protocol vs converged EM', lossTitle: 'Voronoi loss (type I)', size: 'double', panels: (v) => (v.startsWith('k=4') ? 'k = 4' : 'k = 5') }),
+  },
+  {
+    id: 'vit-tiny-sample-efficiency',
+    caption: 'Tiny ViT on MNIST-derived tasks (wasm, CPU): test accuracy and test error of each prompt method and the baselines against the number of training images.',
+    inputs: ['experiments/vit-tiny/results.jsonl'],
+    build: (root) => {
+      const lines = readJsonl<SweepLine>(join(root, 'experiments/vit-tiny/results.jsonl'));
+      const points: EfficiencyPoint[] = lines.map((l) => ({ method: l.method, task: l.task, n: l.n, seed: l.seed, accuracy: l.accuracy }));
+      return sampleEfficiencySpec({ points, title: 'Sample efficiency of prompt methods (tiny ViT)' });
+    },
+  },
+  {
+    id: 'sim-vs-vit',
+    caption: 'Slopes of the prompt-estimation loss against n: simulated prompt mixtures beside planted prompts recovered inside a real (tiny) ViT.',
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl', 'experiments/vit-planted-tiny/results.jsonl'],
+    build: (root) => {
+      const table = studyRateTable(join(root, 'experiments/vpt-vs-vapt'), { bootstrap: 2000 });
+      const entries: SlopeEntry[] = table.rows
+        .filter((r) => r.main && ['vpt exact', 'vapt exact', 'vpt over', 'vapt over'].includes(r.variant))
+        .map((r) => ({ source: 'simulation', method: r.variant, slope: r.slope, lo: r.ci[0], hi: r.ci[1] }));
+      const planted = join(root, 'experiments/vit-planted-tiny/results.jsonl');
+      if (existsSync(planted)) {
+        for (const s of readJsonl<PlantedSlope>(planted).filter((l) => l.kind === 'slope')) {
+          entries.push({ source: 'planted in ViT', method: s.form, slope: s.slope, lo: s.ci[0], hi: s.ci[1] });
+        }
+      }
+      return simVsVitSpec({ entries, claims: [{ label: `n^${fmt(-0.5, 1)}`, slope: -0.5 }, { label: 'no decay', slope: 0 }], title: 'Simulation vs ViT: slope of prompt-estimation loss', size: 'single' });
+    },
+  },
+];
+
+export function catalogFigure(id: string): CatalogFigure {
+  const fig = CATALOG.find((f) => f.id === id);
+  if (fig === undefined) throw new Error(`unknown figure ${JSON.stringify(id)}: expected one of ${CATALOG.map((f) => f.id).join(', ')}`);
+  return fig;
+}
