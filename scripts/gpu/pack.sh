@@ -20,14 +20,20 @@ rm -rf "$stage" && mkdir -p "$stage"/{bin,app/wasm,app/mnist,app/experiments,deb
 [ -f dist/src/cli/main.js ] || npm run build --silent
 
 echo "pack: bundling the CLI with esbuild" >&2
-npx esbuild dist/src/cli/main.js --bundle --platform=node --format=esm --target=node20 \
+printf '%s\n' "import { main } from '$root/dist/src/cli/main.js';" 'process.exitCode = await main(process.argv.slice(2));' >"$stage/entry.mjs"
+npx esbuild "$stage/entry.mjs" --bundle --platform=node --format=esm --target=node20 \
   --outfile="$stage/app/main.mjs" --log-level=warning \
   --external:webgpu --external:@tensorflow/tfjs-node-gpu --external:@resvg/resvg-js \
-  --banner:js="import { createRequire as __pe_cr } from 'node:module'; const require = __pe_cr(import.meta.url);"
+  --banner:js="import { createRequire as __pe_cr } from 'node:module'; import { fileURLToPath as __pe_fu } from 'node:url'; import { dirname as __pe_dn } from 'node:path'; const require = __pe_cr(import.meta.url); const __filename = __pe_fu(import.meta.url); const __dirname = __pe_dn(__filename);"
 # The bundle reads package.json for its version: ship a minimal one two levels up from main.mjs's
 # original location is not available, so the CLI falls back to PROMPT_EXPERTS_VERSION.
 node -e 'const p=require("./package.json");process.stdout.write(JSON.stringify({name:p.name,version:p.version,type:"module"}))' >"$stage/app/package.json"
 
+# stdlib's deep packages are required at run time by name (src/util/stdlib.ts), which esbuild
+# cannot follow: pre-bundle each one the sources name into app/node_modules as one CJS file.
+for m in $(grep -rhoE "\('@stdlib/[^']+'\)" src | sed "s/^('//; s/')$//" | sort -u); do
+  npx esbuild "node_modules/$m/lib/index.js" --bundle --platform=node --format=cjs --log-level=warning --outfile="$stage/app/node_modules/$m/index.js"
+done
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/app/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/app/node_modules/webgpu/dist/linux-x64/"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/app/wasm/"

@@ -16,7 +16,7 @@ export LD_LIBRARY_PATH="$work/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] || icd=$(ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json 2>/dev/null | head -1 || true)
 [ -n "$icd" ] && export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
-export PROMPT_EXPERTS_WASM_DIR="$work/app/wasm/" PROMPT_EXPERTS_MNIST_DIR="$work/app/mnist"
+export TFJS_WASM_DIR="$work/app/wasm/" PROMPT_EXPERTS_MNIST_DIR="$work/app/mnist"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 cd "$work/app"
 status=0

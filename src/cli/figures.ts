@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { type Command, parseFlags } from './command.js';
-import { CATALOG } from '../figures/catalog.js';
-import { renderFigure, specJson, writeFigure } from '../figures/render.js';
 import { readFileSync } from 'node:fs';
 
 export const figuresCommand: Command = {
@@ -25,6 +23,9 @@ inputs give the same bytes. A figure whose inputs are missing is skipped with a 
 Example: npm run figures         (build, then prompt-experts figures)
 `,
   async run(argv) {
+    // Loaded on use: the renderer (resvg, a native addon) is not needed by the other commands.
+    const { CATALOG } = await import('../figures/catalog.js');
+    const { renderFigure, specJson, writeFigure } = await import('../figures/render.js');
     const { values, positionals } = parseFlags(argv, { out: { type: 'string' }, only: { type: 'string' }, check: { type: 'boolean' }, list: { type: 'boolean' } }, 'figures');
     if (positionals.length > 0) throw new InputError('figures arguments', 'flags only (see --help)', positionals.join(' '));
     const out = (values.out as string | undefined) ?? 'figures';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { textWidth } from './fonts.js';
 import { FONT_DIR, FONT_FAMILY, FONT_FILES } from './theme.js';
 
@@ -79,8 +79,14 @@ export async function renderSvg(spec: VlSpec): Promise<{ vega: vega.Spec; svg: s
   }
 }
 
+/** resvg is a native addon: required on first use, so code that never draws a PNG (and bundles without it) does not load it. */
+function resvgClass(): typeof import('@resvg/resvg-js').Resvg {
+  return (createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js')).Resvg;
+}
+
 /** PNG bytes of an SVG, drawn by resvg with only the DejaVu files loaded, on white. */
 export function svgToPng(svg: string, options: RenderOptions = {}): Buffer {
+  const Resvg = resvgClass();
   const resvg = new Resvg(svg, {
     font: { loadSystemFonts: false, fontFiles: fontFiles(), defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
     fitTo: { mode: 'zoom', value: options.scale ?? 4 },

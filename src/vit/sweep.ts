@@ -118,7 +118,7 @@ export async function runCell(
       const rows = batchRows(data.count, opts.batchSize, deriveSeed(seed, 'importance'), b);
       const x = imagesTensor(data, rows);
       const y = labelsTensor(data, rows);
-      const imp = e2.maskImportance(x, y);
+      const imp = await e2.maskImportanceAsync(x, y); // async read-back: WebGPU in Node has no synchronous path
       tf.dispose([x, y]);
       importance = importance === null ? imp : addImportances(importance, imp);
     }

