@@ -26,7 +26,7 @@
  *
  * Hot loops run on Float64Arrays allocated once per fit; nothing is allocated per sample.
  */
-import { CholeskyDecomposition, LuDecomposition, Matrix } from 'ml-matrix';
+import { solveSpdFlat } from '../linalg/solve.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from '../mixture/family.js';
@@ -319,19 +319,10 @@ function solveSmall(M: Float64Array, v: Float64Array, m: number, out: Float64Arr
     out[0] = (v[0] as number) / a;
     return true;
   }
-  const mm = new Matrix(m, m);
-  for (let r = 0; r < m; r++) for (let t = 0; t < m; t++) mm.set(r, t, M[r * m + t] as number);
-  const rhs = Matrix.columnVector(Array.from(v));
-  const chol = new CholeskyDecomposition(mm);
-  let x: Matrix;
-  if (chol.isPositiveDefinite()) x = chol.solve(rhs);
-  else {
-    const lu = new LuDecomposition(mm);
-    if (lu.isSingular()) return false;
-    x = lu.solve(rhs);
-  }
-  for (let r = 0; r < m; r++) out[r] = x.get(r, 0);
-  return out.every(Number.isFinite);
+  const x = solveSpdFlat(M, v, m);
+  if (x === null) return false;
+  out.set(x);
+  return true;
 }
 
 /**

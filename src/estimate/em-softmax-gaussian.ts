@@ -18,7 +18,7 @@
  * decrease (checked in the tests). The stopping rule is the same as em-gaussian-gated.ts: the
  * largest absolute parameter change against a separate copy of the previous iterate.
  */
-import { CholeskyDecomposition, LuDecomposition, Matrix } from 'ml-matrix';
+import { solveSpdFlat } from '../linalg/solve.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from '../mixture/family.js';
@@ -151,21 +151,7 @@ export function gatingNegHessian(theta: Float64Array, X: Float64Array, n: number
   for (let p = 0; p < out.length; p++) out[p] = (out[p] as number) / n;
 }
 
-function solveSpd(M: Float64Array, v: Float64Array, m: number): Float64Array | null {
-  const mm = new Matrix(m, m);
-  for (let r = 0; r < m; r++) for (let c = 0; c < m; c++) mm.set(r, c, M[r * m + c] as number);
-  const rhs = Matrix.columnVector(Array.from(v));
-  const chol = new CholeskyDecomposition(mm);
-  let x: Matrix;
-  if (chol.isPositiveDefinite()) x = chol.solve(rhs);
-  else {
-    const lu = new LuDecomposition(mm);
-    if (lu.isSingular()) return null;
-    x = lu.solve(rhs);
-  }
-  const out = Float64Array.from(x.getColumn(0));
-  return out.every(Number.isFinite) ? out : null;
-}
+const solveSpd = solveSpdFlat;
 
 /** A few damped Newton steps on Q from theta (in place); returns the number of accepted steps. */
 export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float64Array, n: number, d: number, k: number, steps: number): number {

@@ -19,3 +19,23 @@ export function solveSymmetric(s: Mat, b: Float64Array): Float64Array {
   const x = chol.isPositiveDefinite() ? chol.solve(B) : new LuDecomposition(S).solve(B);
   return Float64Array.from(x.getColumn(0));
 }
+
+/**
+ * Solve the small symmetric system M x = v (m x m, row-major in a Float64Array): Cholesky when M
+ * is positive definite, LU otherwise. Returns null when M is singular or the solution is not finite.
+ */
+export function solveSpdFlat(M: Float64Array, v: Float64Array, m: number): Float64Array | null {
+  const mm = new Matrix(m, m);
+  for (let r = 0; r < m; r++) for (let c = 0; c < m; c++) mm.set(r, c, M[r * m + c] as number);
+  const rhs = Matrix.columnVector(Array.from(v));
+  const chol = new CholeskyDecomposition(mm);
+  let x: Matrix;
+  if (chol.isPositiveDefinite()) x = chol.solve(rhs);
+  else {
+    const lu = new LuDecomposition(mm);
+    if (lu.isSingular()) return null;
+    x = lu.solve(rhs);
+  }
+  const out = Float64Array.from(x.getColumn(0));
+  return out.every(Number.isFinite) ? out : null;
+}

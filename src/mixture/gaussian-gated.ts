@@ -13,6 +13,7 @@
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { InputError, describe } from '../util/errors.js';
+import { softmaxInto } from '../linalg/mat.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from './family.js';
 import type { MixingMeasure } from './measure.js';
@@ -268,19 +269,8 @@ export function gatedExpertMean(p: GaussianGatedParams, j: number, X: ArrayLike<
 /** Gate probabilities at x (row `off` of X) into out[0..k). */
 export function gateProbabilities(pp: PreparedGaussianGated, X: ArrayLike<number>, off: number, out: Float64Array): void {
   const { k } = pp.params;
-  let mx = -Infinity;
-  for (let j = 0; j < k; j++) {
-    const v = logGate(pp, j, X, off);
-    out[j] = v;
-    if (v > mx) mx = v;
-  }
-  let z = 0;
-  for (let j = 0; j < k; j++) {
-    const e = Math.exp((out[j] as number) - mx);
-    out[j] = e;
-    z += e;
-  }
-  for (let j = 0; j < k; j++) out[j] = (out[j] as number) / z;
+  for (let j = 0; j < k; j++) out[j] = logGate(pp, j, X, off);
+  softmaxInto(out.subarray(0, k), out);
 }
 
 /** Regression function f_G(x) = E[Y | X = x] = sum_j gate_j(x) (A_j^T x + b_j), for each row of X (n x d). */

@@ -12,6 +12,7 @@
  * { beta (d), a (d), b (1), nu (1) }.
  */
 import { InputError } from '../util/errors.js';
+import { softmaxInto } from '../linalg/mat.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from './family.js';
 import type { MixingMeasure } from './measure.js';
@@ -97,20 +98,12 @@ export function anchorLast(p: SoftmaxGaussianParams): SoftmaxGaussianParams {
 /** Gate probabilities at row `off` of X into out[0..k). */
 export function softmaxGates(p: SoftmaxGaussianParams, X: ArrayLike<number>, off: number, out: Float64Array): void {
   const { d, k } = p;
-  let mx = -Infinity;
   for (let j = 0; j < k; j++) {
     let s = p.beta0[j] as number;
     for (let t = 0; t < d; t++) s += (p.beta[j * d + t] as number) * (X[off + t] as number);
     out[j] = s;
-    if (s > mx) mx = s;
   }
-  let z = 0;
-  for (let j = 0; j < k; j++) {
-    const e = Math.exp((out[j] as number) - mx);
-    out[j] = e;
-    z += e;
-  }
-  for (let j = 0; j < k; j++) out[j] = (out[j] as number) / z;
+  softmaxInto(out.subarray(0, k), out);
 }
 
 function expertMean(p: SoftmaxGaussianParams, j: number, X: ArrayLike<number>, off: number): number {
