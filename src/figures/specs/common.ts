@@ -40,7 +40,7 @@ export function round(x: number): number {
 }
 
 /** The common top of every spec: schema, theme, background. */
-export function base(title: string | undefined, subtitle: string | undefined): Record<string, unknown> {
+export function base(title: string | undefined, subtitle: string | string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', config: themeConfig() };
   if (title !== undefined) out.title = subtitle === undefined ? { text: title } : { text: title, subtitle };
   return out;

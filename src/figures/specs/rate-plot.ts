@@ -45,7 +45,7 @@ export interface RatePlotInput {
   readonly fits: ReadonlyArray<RateFit>;
   readonly claims?: ReadonlyArray<RateClaim>;
   readonly title?: string;
-  readonly subtitle?: string;
+  readonly subtitle?: string | string[];
   /** Axis title for the loss (default `loss`). */
   readonly lossTitle?: string;
   readonly size?: ColumnSize;
@@ -117,7 +117,7 @@ export function ratePlotSpec(input: RatePlotInput): VlSpec {
   const losses = rows.map((r) => r.loss);
   const lTicks = decades(Math.min(...losses), Math.max(...losses));
   const keys = styles.map((s) => keyOf.get(s.name) as string);
-  const color = { field: 'key', type: 'nominal', title: null, scale: { domain: keys, range: styles.map((s) => s.color) }, legend: { orient: 'bottom', direction: 'vertical', columns: size === 'double' && keys.length > 3 ? 2 : 1, symbolType: 'circle' } };
+  const color = { field: 'key', type: 'nominal', title: null, scale: { domain: keys, range: styles.map((s) => s.color) }, legend: { orient: 'bottom', direction: 'vertical', columns: size === 'double' && keys.length > 3 ? 2 : 1, symbolOpacity: 1, symbolFillColor: null } };
   const shape = { field: 'key', type: 'nominal', title: null, scale: { domain: keys, range: styles.map((s) => s.shape) } };
   const x = { field: 'n', type: 'quantitative', scale: { type: 'log', nice: false, padding: 6 }, axis: logAxis('sample size n', nTicks) };
   const lossTitle = input.lossTitle ?? 'loss';
@@ -131,7 +131,7 @@ export function ratePlotSpec(input: RatePlotInput): VlSpec {
   const width = panelWidth(size, panels.length, 52);
   const height = SIZES[size].height - (size === 'single' ? 40 : 60);
   const hasClaims = rows.some((r) => r.kind === 'claim');
-  const defaultSubtitle = `points: replicates; large points: geometric mean per n; line: fit, slope [95% CI]${hasClaims ? '; dashed: claimed rate' : ''}`;
+  const defaultSubtitle = ['faint: replicates; solid: geometric mean per n', `line: fit, slope [95% CI]${hasClaims ? '; dashed: claimed rate' : ''}`];
   const spec: Record<string, unknown> = { ...base(input.title, input.subtitle ?? defaultSubtitle), data: { values: rows } };
   if (panels.length === 1) {
     return { ...spec, width, height, layer };
