@@ -12,7 +12,7 @@
  * (`attention`: unnormalised exp-weights times V, divided by the row sum at the end, as an
  * attention kernel does), so `maxAbsError` measures a genuine second route.
  */
-import { type Mat, zeros, matmul, softmaxInto } from '../linalg/mat.js';
+import { type Mat, zeros, matmul, softmaxInto, vstack } from '../linalg/mat.js';
 import { InputError } from '../util/errors.js';
 import type { Head, MoeView, PromptExperts } from './types.js';
 
@@ -83,27 +83,8 @@ export function attention(queries: Mat, keys: Mat, values: Mat, bias?: ArrayLike
 export function rowSoftmax(scores: Mat): Mat {
   const g = zeros(scores.rows, scores.cols);
   const E = scores.cols;
-  for (let i = 0; i < scores.rows; i++) {
-    let mx = -Infinity;
-    for (let e = 0; e < E; e++) mx = Math.max(mx, scores.data[i * E + e] as number);
-    let z = 0;
-    for (let e = 0; e < E; e++) {
-      const w = Math.exp((scores.data[i * E + e] as number) - mx);
-      g.data[i * E + e] = w;
-      z += w;
-    }
-    for (let e = 0; e < E; e++) g.data[i * E + e] = (g.data[i * E + e] as number) / z;
-  }
+  for (let i = 0; i < scores.rows; i++) softmaxInto(scores.data.subarray(i * E, (i + 1) * E), g.data.subarray(i * E, (i + 1) * E));
   return g;
-}
-
-/** Rows of `a` then rows of `b` (b may be empty). */
-function stack(a: Mat, b: Mat | undefined): Mat {
-  if (b === undefined || b.rows === 0) return a;
-  const out = zeros(a.rows + b.rows, a.cols);
-  out.data.set(a.data, 0);
-  out.data.set(b.data, a.rows * a.cols);
-  return out;
 }
 
 /**
@@ -147,11 +128,11 @@ export function moeView(head: Head, X: Mat, prompt?: PromptExperts): MoeView {
   const dv = head.WV.cols;
   const L = prompt === undefined ? 0 : prompt.keys.rows;
   const E = N + L;
-  const queryTokens = stack(X, prompt?.extraQueries);
+  const queryTokens = vstack(X, prompt?.extraQueries);
   const Q = queryTokens.rows;
   const q = matmul(queryTokens, head.WQ);
-  const keys = stack(matmul(X, head.WK), prompt?.keys);
-  const expertOutputs = stack(matmul(X, head.WV), prompt?.values);
+  const keys = vstack(matmul(X, head.WK), prompt?.keys);
+  const expertOutputs = vstack(matmul(X, head.WV), prompt?.values);
   const bias = new Float64Array(E);
   if (prompt?.scoreBias !== undefined) bias.set(prompt.scoreBias, N);
 

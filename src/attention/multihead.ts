@@ -5,7 +5,7 @@
  * and the direct multi-head computation (all heads' projections done as one stacked product,
  * then per-head attention, concat, W_O) for comparison.
  */
-import { type Mat, zeros, matmul } from '../linalg/mat.js';
+import { type Mat, zeros, matmul, vstack } from '../linalg/mat.js';
 import { InputError } from '../util/errors.js';
 import { attention, moeView } from './head.js';
 import type { Head, MoeView, PromptExperts } from './types.js';
@@ -44,14 +44,6 @@ function columns(m: Mat, from: number, to: number): Mat {
   return out;
 }
 
-function stack(a: Mat, b: Mat | undefined): Mat {
-  if (b === undefined || b.rows === 0) return a;
-  const out = zeros(a.rows + b.rows, a.cols);
-  out.data.set(a.data, 0);
-  out.data.set(b.data, a.rows * a.cols);
-  return out;
-}
-
 /**
  * Per-head views and the multi-head output. `prompts[h]` are head h's prompt experts (omit for
  * none). Every head must add the same extra query rows (VPT-shallow appends the same prompt
@@ -70,7 +62,7 @@ export function multiHeadMoeView(mh: MultiHead, X: Mat, prompts?: ReadonlyArray<
 
   // Direct: stacked projections X [W_Q^1 .. W_Q^H], then per-head slices.
   const extra = prompts?.[0]?.extraQueries;
-  const queryTokens = stack(X, extra);
+  const queryTokens = vstack(X, extra);
   const qAll = matmul(queryTokens, hconcat(mh.heads.map((hd) => hd.WQ)));
   const kAll = matmul(X, hconcat(mh.heads.map((hd) => hd.WK)));
   const vAll = matmul(X, hconcat(mh.heads.map((hd) => hd.WV)));
@@ -81,8 +73,8 @@ export function multiHeadMoeView(mh: MultiHead, X: Mat, prompts?: ReadonlyArray<
     const dk = hd.WQ.cols;
     const dv = hd.WV.cols;
     const p = prompts?.[h];
-    const keys = stack(columns(kAll, qo, qo + dk), p?.keys);
-    const values = stack(columns(vAll, vo, vo + dv), p?.values);
+    const keys = vstack(columns(kAll, qo, qo + dk), p?.keys);
+    const values = vstack(columns(vAll, vo, vo + dv), p?.values);
     let bias: Float64Array | undefined;
     if (p?.scoreBias !== undefined) {
       bias = new Float64Array(X.rows + p.scoreBias.length);

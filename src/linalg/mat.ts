@@ -80,8 +80,9 @@ export function transpose(a: Mat): Mat {
   return t;
 }
 
-/** Stack rows of `a` above rows of `b` (same column count). */
-export function vstack(a: Mat, b: Mat): Mat {
+/** Stack rows of `a` above rows of `b` (same column count); `a` itself when `b` is absent or empty. */
+export function vstack(a: Mat, b?: Mat): Mat {
+  if (b === undefined || b.rows === 0) return a;
   if (a.cols !== b.cols && a.rows > 0 && b.rows > 0) throw new RangeError(`vstack: ${a.cols} vs ${b.cols} columns`);
   const cols = a.rows > 0 ? a.cols : b.cols;
   const out = zeros(a.rows + b.rows, cols);
