@@ -19,6 +19,7 @@
  * largest absolute parameter change against a separate copy of the previous iterate.
  */
 import { solveSpdFlat } from '../linalg/solve.js';
+import { softmaxInto } from '../linalg/mat.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from '../mixture/family.js';
@@ -77,22 +78,14 @@ export function gatingParamCount(d: number, k: number): number {
 
 /** Gate probabilities of row i under the anchored theta into g. */
 function gatesAt(theta: Float64Array, X: Float64Array, i: number, d: number, k: number, g: Float64Array): void {
-  let mx = 0; // anchored last logit
   for (let j = 0; j < k - 1; j++) {
     const o = j * (d + 1);
     let s = theta[o] as number;
     for (let t = 0; t < d; t++) s += (theta[o + 1 + t] as number) * (X[i * d + t] as number);
     g[j] = s;
-    if (s > mx) mx = s;
   }
-  g[k - 1] = 0;
-  let z = 0;
-  for (let j = 0; j < k; j++) {
-    const e = Math.exp((g[j] as number) - mx);
-    g[j] = e;
-    z += e;
-  }
-  for (let j = 0; j < k; j++) g[j] = (g[j] as number) / z;
+  g[k - 1] = 0; // anchored last logit
+  softmaxInto(g.subarray(0, k), g);
 }
 
 /** Q(theta) = (1/n) sum_i sum_k R_ik log g_k(x_i; theta) (R is n x k, rows summing to 1). */

@@ -29,6 +29,7 @@ import type { RegressionFamily } from '../../mixture/family.js';
 import type { ScoreFamily } from '../../mixture/gates/score.js';
 import type { ExpertFamily } from '../../mixture/experts/expert.js';
 import { softmaxMoe } from '../../mixture/softmax-moe.js';
+import { softmaxInto } from '../../linalg/mat.js';
 
 export interface GaussianPromptConfig {
   readonly prompt: 'vpt' | 'vapt';
@@ -194,19 +195,12 @@ export function canonicalGaussianGates(g: MixingMeasure, s: number, d: number): 
   const t = new Float64Array(d);
   const pi = new Float64Array(L);
   const weights = (): void => {
-    let mx = -Infinity;
     for (let j = 0; j < L; j++) {
       let v = b[j] as number;
       for (let a = 0; a < d; a++) v += (c[j]?.[a] ?? 0) * (t[a] as number) * inv;
       pi[j] = v;
-      if (v > mx) mx = v;
     }
-    let z = 0;
-    for (let j = 0; j < L; j++) {
-      pi[j] = Math.exp((pi[j] as number) - mx);
-      z += pi[j] as number;
-    }
-    for (let j = 0; j < L; j++) pi[j] = (pi[j] as number) / z;
+    softmaxInto(pi, pi);
   };
   for (let it = 0; it < 100; it++) {
     weights();
