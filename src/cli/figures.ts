@@ -1,9 +1,8 @@
 /** `prompt-experts figures`: regenerate every committed figure from committed inputs. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { type Command, parseFlags } from './command.js';
-import { readFileSync } from 'node:fs';
 
 export const figuresCommand: Command = {
   name: 'figures',

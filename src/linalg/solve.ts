@@ -25,8 +25,7 @@ export function solveSymmetric(s: Mat, b: Float64Array): Float64Array {
  * is positive definite, LU otherwise. Returns null when M is singular or the solution is not finite.
  */
 export function solveSpdFlat(M: Float64Array, v: Float64Array, m: number): Float64Array | null {
-  const mm = new Matrix(m, m);
-  for (let r = 0; r < m; r++) for (let c = 0; c < m; c++) mm.set(r, c, M[r * m + c] as number);
+  const mm = toMatrix({ rows: m, cols: m, data: M });
   const rhs = Matrix.columnVector(Array.from(v));
   const chol = new CholeskyDecomposition(mm);
   let x: Matrix;
