@@ -16,7 +16,7 @@ export { softmaxMoe, type SoftmaxMoeConfig, type SoftmaxMoeFamily, type GateSpec
 export { sampleInputs, sampleResponses, simulate, inputSpecDim, type InputSpec, type SimulateOptions } from './mixture/sample.js';
 export type { RegressionFamily, Samples } from './mixture/family.js';
 export type { Atom, MixingMeasure } from './mixture/measure.js';
-export type { Estimator, FitOptions, FitResult, FitDiagnostics, Init } from './estimate/estimator.js';
+export type { Estimator, FitOptions, FitResult, FitDiagnostics, StartRecord, Init } from './estimate/estimator.js';
 export {
   LevenbergMarquardt,
   leastSquares,

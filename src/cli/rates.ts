@@ -7,28 +7,37 @@ import { renderRateMarkdown, renderRateTable, studyRateTable } from '../study/ra
 export const ratesCommand: Command = {
   name: 'rates',
   summary: 'slope of log(loss) on log(n) per variant and loss, with CI, against the claimed rates',
-  help: `Usage: prompt-experts rates experiments/<study> [--quick] [--json | --markdown] [--all-losses] [--level P] [--bootstrap B]
+  help: `Usage: prompt-experts rates experiments/<study> [--quick] [--json | --markdown] [--all-losses] [--level P] [--bootstrap B] [--drop-duplicates]
 
-Reads experiments/<study>/results.jsonl (results.quick.jsonl with --quick) and, per variant, fits
-the OLS slope of log(loss) on log(n) with a bootstrap percentile interval (replications resampled
-within each n; src/rates), and the (log n / n)^gamma form. Each row is set beside the rate the
-study's claims attach to the variant and the verdict: 'consistent' if the claimed slope (for a
-form such as sqrt(log n / n), the slope it implies over the measured n range; for "slower than
-any power", 0) lies in the interval, 'faster' if the interval lies below it, 'slower' if above.
-Only lines made with the study's current variant configs count.
+Reads experiments/<study>/results.jsonl (results.quick.jsonl with --quick) and, per variant and
+loss, fits the OLS slope of log(loss) on log(n) with a bootstrap percentile interval
+(replications resampled within each n) and the (log n / n)^gamma form. Each row is set beside the
+rate the study's claims attach to that (variant, loss) and the verdict: 'consistent' if the
+slope the claim implies over the measured n grid lies in the interval, 'faster' if the interval
+lies below it, 'slower' if above, 'unreliable (cap)' if at some n more than the study's
+health.capShare (default 5%) of the fits stopped at the iteration cap. Each row is also judged
+against the study's other claims about the same loss, so you can see whether the data tell
+them apart. With "protocols" in the study, a verdict is 'robust' only when every start protocol
+gives it. Losses per fitted atom (atoms-single, atoms-multi, atoms-multi-min) and the health
+shares (cap / switched off / escaped) are explained in docs/theory.md.
+
+Only lines of the study's own variants (current config), n grid and replications count; the
+others are counted and reported. Two lines for one (variant, n, rep) are an error naming the
+lines. Exit 2 when no row can be fitted.
 
 Options:
-  --quick          the quick results
-  --json           the table as JSON (format in src/study/rates-table.ts; read by src/figures)
-  --markdown       the table as Markdown (experiments/README.md)
-  --all-losses     a row for every loss in the results, not only the study's main loss
-  --level P        confidence level in (0, 1) (default 0.95)
-  --bootstrap B    bootstrap resamples (default 2000)
+  --quick            the quick results
+  --json             the table as JSON (format in src/study/rates-table.ts; read by src/figures)
+  --markdown         the table as Markdown (experiments/README.md)
+  --all-losses       a row for every loss in the results, not only the study's main loss
+  --level P          confidence level in (0, 1) (default 0.95)
+  --bootstrap B      bootstrap resamples (default 2000)
+  --drop-duplicates  keep the first of duplicate (variant, n, rep) lines and count the rest
 `,
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
+      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
       'rates',
     );
     const dir = positionals[0];
@@ -38,7 +47,7 @@ Options:
     const level = values.level === undefined ? 0.95 : Number(values.level);
     if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
     const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0);
-    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true });
+    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true });
     const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? renderRateMarkdown(table) : renderRateTable(table);
     process.stdout.write(`${out}\n`);
     return 0;

@@ -16,6 +16,22 @@ export interface FitDiagnostics {
   /** Number of starts tried (the best is returned). */
   readonly restarts: number;
   readonly seconds: number;
+  /**
+   * Why the (best) run stopped, in the estimator's own words. Least squares: 'ftol' | 'gtol' |
+   * 'xtol' | 'exact' (converged), 'maxIterations' (the cap), 'damping' (no decreasing step).
+   */
+  readonly stopReason?: string;
+  /** Every start of a multi-start fit, in order (the best one is `starts[bestStart]`). */
+  readonly starts?: ReadonlyArray<StartRecord>;
+  readonly bestStart?: number;
+}
+
+/** What one start of a fit ended with. */
+export interface StartRecord {
+  readonly objective: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  readonly stopReason: string;
 }
 
 export interface FitResult {

@@ -63,3 +63,32 @@ export function initialTheta(family: RegressionFamily & InitCapable, init: Init,
   for (let k = 0; k < theta.length; k++) theta[k] = (theta[k] as number) + init.scale * rng.normal();
   return theta;
 }
+
+/**
+ * Start protocols of a rate study, named so every results line can say which one made it:
+ *   shrinking   truth expanded to L atoms + scale * n^(-rate) N(0, I)  (the papers' start: it
+ *               comes closer as n grows, so along flat directions it can hand the fit its rate)
+ *   fixed       truth expanded to L atoms + scale * N(0, I), the same law for every n
+ *   multistart  `starts` independent starts from the fixed law (or the random one), the best
+ *               objective kept, every start recorded
+ *   random      the family's own prior draw (`sampleTheta`), no knowledge of the truth or of n
+ */
+export type StartProtocol =
+  | { readonly protocol: 'shrinking'; readonly scale: number; readonly rate: number }
+  | { readonly protocol: 'fixed'; readonly scale: number }
+  | { readonly protocol: 'multistart'; readonly starts: number; readonly scale: number; readonly from: 'fixed' | 'random' }
+  | { readonly protocol: 'random' };
+
+/** The `Init` and number of starts a protocol gives at sample size n. */
+export function startPlan(p: StartProtocol, truth: MixingMeasure, n: number): { readonly init: Init; readonly starts: number } {
+  switch (p.protocol) {
+    case 'shrinking':
+      return { init: nearInit(truth, n, p.scale, p.rate), starts: 1 };
+    case 'fixed':
+      return { init: { kind: 'near', truth, scale: p.scale }, starts: 1 };
+    case 'multistart':
+      return { init: p.from === 'random' ? { kind: 'random' } : { kind: 'near', truth, scale: p.scale }, starts: p.starts };
+    case 'random':
+      return { init: { kind: 'random' }, starts: 1 };
+  }
+}

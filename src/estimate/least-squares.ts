@@ -16,7 +16,7 @@
 import { InputError } from '../util/errors.js';
 import type { RegressionFamily, Samples } from '../mixture/family.js';
 import { solveSymmetric } from '../linalg/solve.js';
-import type { Estimator, FitDiagnostics, FitOptions, FitResult } from './estimator.js';
+import type { Estimator, FitDiagnostics, FitOptions, FitResult, StartRecord } from './estimator.js';
 import { initialTheta, type InitCapable } from './init.js';
 
 export interface LevenbergMarquardtOptions {
@@ -39,6 +39,8 @@ export type StopReason = 'ftol' | 'gtol' | 'xtol' | 'maxIterations' | 'damping' 
 export interface LeastSquaresDiagnostics extends FitDiagnostics {
   /** Why the best start stopped. */
   readonly stopReason: StopReason;
+  readonly starts: ReadonlyArray<StartRecord>;
+  readonly bestStart: number;
   /** Passes computing J (accepted steps + 1) and passes computing only f, for the best start. */
   readonly jacobianEvaluations: number;
   readonly functionEvaluations: number;
@@ -346,14 +348,18 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
     if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'an integer >= 1', String(starts));
     const t0 = performance.now();
     let best: LmRun | undefined;
-    const objectives: number[] = [];
+    let bestStart = 0;
+    const records: StartRecord[] = [];
     let total = 0;
     for (let s = 0; s < starts; s++) {
       const theta0 = initialTheta(family, options.init, options.rng);
       const run = this.run(family, samples, theta0, options);
-      objectives.push(run.objective);
+      records.push({ objective: run.objective, iterations: run.iterations, converged: run.converged, stopReason: run.stopReason });
       total += run.iterations;
-      if (best === undefined || !(run.objective >= best.objective)) best = run;
+      if (best === undefined || !(run.objective >= best.objective)) {
+        best = run;
+        bestStart = s;
+      }
     }
     const b = best as LmRun;
     return {
@@ -368,7 +374,9 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
         stopReason: b.stopReason,
         jacobianEvaluations: b.jacobianEvaluations,
         functionEvaluations: b.functionEvaluations,
-        startObjectives: objectives,
+        startObjectives: records.map((r) => r.objective),
+        starts: records,
+        bestStart,
         totalIterations: total,
       },
     };

@@ -22,3 +22,4 @@ export {
   type GaussianPresetOptions,
 } from './presets.js';
 export { hungarian, matchedErrors, type MatchedErrors, type MatchingOptions } from './matching.js';
+export { atomReport, ATOM_LOSSES, type AtomLossName, type AtomHealthOptions, type AtomReport, type FittedAtomReport, type CellReport } from './atoms.js';

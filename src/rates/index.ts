@@ -12,3 +12,4 @@ export {
   type Verdict,
   type RateVerdict,
 } from './verdict.js';
+export { compileRate, impliedSlope, type CompiledRate } from './claim.js';

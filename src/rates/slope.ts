@@ -112,6 +112,8 @@ export function fitLogLinear(points: ReadonlyArray<LossPoint>, xOf: (n: number) 
     arr.push(Math.log(p.loss));
     byN.set(p.n, arr);
   }
+  // Sorted within each n, so the bootstrap (and so the interval) does not depend on the order of the points.
+  for (const arr of byN.values()) arr.sort((a, b) => a - b);
   const ns = [...byN.keys()].sort((a, b) => a - b);
   if (ns.length < 2) throw new InputError('points', 'losses at two or more distinct n', `${ns.length} distinct n`);
   const groups: NGroup[] = ns.map((n) => {

@@ -18,6 +18,7 @@
  */
 import { InputError } from '../util/errors.js';
 import type { SlopeFit } from './slope.js';
+import { impliedSlope } from './claim.js';
 
 export type ClaimedRate =
   | { readonly kind: 'power'; readonly exponent: number }
@@ -76,25 +77,10 @@ function checkClaim(claim: ClaimedRate): void {
 export function claimedSlope(claim: ClaimedRate, design: ReadonlyArray<{ readonly n: number; readonly count?: number }>): number {
   checkClaim(claim);
   if (claim.kind === 'power') return claim.exponent;
-  let sw = 0, sx = 0, sy = 0;
   design.forEach((g, i) => {
     if (!(g.n > 1)) throw new InputError(`design[${i}].n`, 'a sample size > 1', String(g.n));
-    const w = g.count ?? 1;
-    sw += w;
-    sx += w * Math.log(g.n);
-    sy += w * Math.log(claimedRateValue(claim, g.n));
   });
-  const xbar = sx / sw;
-  const ybar = sy / sw;
-  let sxx = 0, sxy = 0;
-  for (const g of design) {
-    const w = g.count ?? 1;
-    const dx = Math.log(g.n) - xbar;
-    sxx += w * dx * dx;
-    sxy += w * dx * (Math.log(claimedRateValue(claim, g.n)) - ybar);
-  }
-  if (!(sxx > 0)) throw new InputError('design', 'two or more distinct n');
-  return sxy / sxx;
+  return impliedSlope({ value: (n) => claimedRateValue(claim, n) }, design);
 }
 
 /** Compare an interval with a slope: consistent / faster / slower. */

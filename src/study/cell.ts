@@ -4,10 +4,12 @@
  * and inside worker threads (worker.ts), so both paths give byte-identical lines up to timings.
  */
 import { makeRng } from '../util/rng.js';
-import { measureToJson } from '../mixture/measure.js';
+import { measureToJson, type MixingMeasure } from '../mixture/measure.js';
+import { atomReport, type AtomHealthOptions, type CellReport, type FittedAtomReport } from '../loss/atoms.js';
+import type { StartRecord } from '../estimate/estimator.js';
 import { InputError } from '../util/errors.js';
 import { getKind, type CellModel } from './registry.js';
-import type { ResolvedVariant } from './schema.js';
+import type { ResolvedVariant, StudyConfig } from './schema.js';
 import './kinds/index.js';
 
 export interface Cell {
@@ -26,6 +28,12 @@ export interface Cell {
  *   seconds    fit time (estimator only); cellSeconds: simulate + fit + losses
  *   configHash the variant's resolved config hash: lines from an older config are never mixed in
  *   estimate   the fitted measure: [{ weight?, params: { name: number[] } }]
+ *   protocol   the start protocol (src/estimate/init.ts) of the estimator
+ *   stopReason why the (best) fit stopped; atCap: it stopped at the iteration cap (never converged)
+ *   starts     every start of a multi-start fit: { objective, iterations, converged, stopReason }
+ *   atoms      per fitted atom: its cell (nearest true atom), weight, unweighted distance, per block
+ *   cells      per true atom: cell size, sum of fitted weights, true weight
+ *   switchedOff, escaped   health flags at the study's thresholds (rates recomputes them from atoms)
  */
 export interface ResultLine {
   readonly variant: string;
@@ -43,6 +51,15 @@ export interface ResultLine {
   readonly configHash: string;
   /** The fitted mixing measure (atoms with weight and named parameters), so losses can be recomputed without refitting. */
   readonly estimate?: ReturnType<typeof measureToJson>;
+  readonly protocol?: string;
+  readonly stopReason?: string;
+  readonly atCap?: boolean;
+  readonly starts?: ReadonlyArray<StartRecord>;
+  readonly bestStart?: number;
+  readonly atoms?: ReadonlyArray<FittedAtomReport>;
+  readonly cells?: ReadonlyArray<CellReport>;
+  readonly switchedOff?: boolean;
+  readonly escaped?: boolean;
 }
 
 const built = new Map<string, CellModel>();
@@ -57,12 +74,33 @@ function modelFor(v: ResolvedVariant): CellModel {
   return m;
 }
 
+/**
+ * Claims restricted to a regime ("exact" / "over") may name only variants of that regime (as
+ * their kind reports it): an exact-specified variant never carries an over-specified claim.
+ */
+export function checkClaimRegimes(study: StudyConfig, variants: ReadonlyArray<ResolvedVariant>): void {
+  (study.claims ?? []).forEach((c, i) => {
+    if (c.regime === 'any') return;
+    c.variants.forEach((name, j) => {
+      for (const v of variants.filter((x) => x.base === name || x.name === name)) {
+        const r = modelFor(v).regime;
+        if (r !== c.regime) throw new InputError(`claims[${i}].variants[${j}]`, `a variant of the claim's regime (${c.regime}-specified)`, `${JSON.stringify(name)}, which is ${r === undefined ? 'of no stated regime' : `${r}-specified`}`);
+      }
+    });
+  });
+}
+
 /** Build every variant's model once: config errors surface before any work starts. */
 export function checkVariants(variants: ReadonlyArray<ResolvedVariant>): void {
   for (const v of variants) modelFor(v);
 }
 
-export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell): ResultLine {
+/** The true measure of a variant, when its kind fixes one for every cell (written to truth.json). */
+export function variantTruth(v: ResolvedVariant): MixingMeasure | undefined {
+  return modelFor(v).truth;
+}
+
+export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell, health: AtomHealthOptions = {}): ResultLine {
   const t0 = performance.now();
   const model = modelFor(v);
   const rng = makeRng(cell.seed);
@@ -70,10 +108,13 @@ export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell): Resul
   const fitRng = rng.fork();
   const { samples, truth } = model.simulate(cell.n, simRng);
   const fit = model.fit(samples, truth, fitRng);
-  const losses = model.losses(fit, truth);
+  const report = truth.atoms.length > 0 && fit.measure.atoms.length > 0 ? atomReport(fit.measure, truth, health) : undefined;
+  const losses: Record<string, number> = { ...model.losses(fit, truth), ...(report?.losses ?? {}) };
   const loss = losses[mainLoss];
   if (loss === undefined) throw new InputError('loss', `one of the losses the ${String(v.model.kind)} model measures (${Object.keys(losses).join(', ')})`, JSON.stringify(mainLoss));
   const d = fit.diagnostics;
+  const stopReason = d.stopReason ?? (d.converged ? 'tolerance' : 'maxIterations');
+  const atCap = stopReason === 'maxIterations';
   return {
     variant: cell.variant,
     n: cell.n,
@@ -82,12 +123,17 @@ export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell): Resul
     loss,
     losses,
     iterations: d.iterations,
-    converged: d.converged,
+    converged: d.converged && !atCap,
     objective: d.objective,
     restarts: d.restarts,
     seconds: d.seconds,
     cellSeconds: (performance.now() - t0) / 1000,
     configHash: v.configHash,
     estimate: measureToJson(fit.measure),
+    ...(model.protocol === undefined ? {} : { protocol: model.protocol }),
+    stopReason,
+    atCap,
+    ...(d.starts === undefined ? {} : { starts: d.starts, bestStart: d.bestStart ?? 0 }),
+    ...(report === undefined ? {} : { atoms: report.atoms, cells: report.cells, switchedOff: report.switchedOff, escaped: report.escaped }),
   };
 }

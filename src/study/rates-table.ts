@@ -1,50 +1,106 @@
 /**
  * The rate table of a study: for every variant and every loss in its results, the slope of
  * log(loss) on log(n) with a bootstrap confidence interval (src/rates), next to the rate the
- * study's claims attach to the variant, and the verdict. Also the per-n summaries a figure needs.
+ * study's claims attach to that (variant, loss), and the verdict. Also the per-n summaries and
+ * fit-health shares a referee needs, and, for studies that cross start protocols, whether the
+ * verdict is the same under every protocol.
+ *
+ * Which lines count: only those of the study's own variants (current config hash), n grid and
+ * replications; every other line is counted under `ignored` with its reason. Two lines for one
+ * (variant, n, rep) are an error naming both lines (or, with `dropDuplicates`, the first is kept
+ * and the others counted). A loss that is missing, non-finite or <= 0 in a line is counted per row.
+ *
+ * Verdicts: 'consistent' when the slope the claim implies over the row's own design (claim.ts)
+ * lies in the interval, 'faster' when the interval lies below it, 'slower' when above;
+ * 'unreliable (cap)' when at some n more than `health.capShare` of the fits stopped at the
+ * iteration cap (the verdict the slope alone would give is kept in `slopeVerdict`).
+ * `alternatives` judges the same row against every other claim about the same loss, so a reader
+ * sees whether the data could tell the claims apart.
  *
  * JSON form (`prompt-experts rates --json`), a contract read by src/figures:
- *   { "study", "quick", "results" (path), "mainLoss", "level", "bootstrap",
- *     "rows": [ { "variant", "loss", "main" (is the study's main loss), "fits", "nValues",
- *                 "nMin", "nMax", "slope", "ci": [lo, hi], "intercept",
- *                 "gamma", "gammaCi": [lo, hi]   (fit of loss ~ C (log n / n)^gamma),
- *                 "claim": { "rate", "slope" (null: slower than any polynomial), "form"?, "source"? } | null,
- *                 "claimedSlope" (the slope the claim implies over this n range; null: -> 0),
- *                 "verdict": "consistent" | "faster" | "slower" | null, "verdictNote",
- *                 "perN": [ { "n", "count", "mean", "geomean", "median" } ],
- *                 "meanIterations", "convergedShare" } ] }
+ *   { "study", "quick", "results", "mainLoss", "level", "bootstrap", "health",
+ *     "used", "ignored": { "otherVariant", "staleConfig", "outOfGrid", "duplicates" },
+ *     "rows": [ { "variant", "base", "protocol", "loss", "main", "fits", "invalid", "nValues", "nMin", "nMax",
+ *                 "slope", "ci": [lo, hi], "intercept", "gamma", "gammaCi",
+ *                 "claim": { "rate", "slope", "regime", "source"? } | null, "claimedSlope", "localSlopes",
+ *                 "verdict", "slopeVerdict", "verdictNote", "alternatives": [ { "rate", "variants", "claimedSlope", "verdict" } ],
+ *                 "perN": [ { "n", "count", "mean", "geomean", "median", "q1", "q3", "atCap", "switchedOff", "escaped" } ],
+ *                 "meanIterations", "convergedShare", "capShare", "switchedOffShare", "escapedShare" } ],
+ *     "protocols": [ { "variant", "loss", "verdicts": { protocol: verdict }, "agreement": "robust" | "protocol-dependent" } ] }
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ResultLine } from './cell.js';
-import { planStudy, type StudyConfig } from './schema.js';
-import { loadStudy, readResults, resultsFile } from './runner.js';
+import { checkClaimRegimes, type ResultLine } from './cell.js';
+import { healthOf, planStudy, type ClaimConfig, type HealthConfig, type StudyConfig, type StudyPlan } from './schema.js';
+import { cellKey, loadStudy, readResults, resultsFile } from './runner.js';
 import { InputError } from '../util/errors.js';
-import { fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, type ClaimedRate } from '../rates/index.js';
+import { compileRate, impliedSlope, fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, judgeSlope, type ClaimedRate, type CompiledRate, type Verdict } from '../rates/index.js';
+
+export type RowVerdict = Verdict | 'unreliable (cap)';
+
+export interface PerN {
+  readonly n: number;
+  readonly count: number;
+  readonly mean: number;
+  readonly geomean: number;
+  readonly median: number;
+  readonly q1: number;
+  readonly q3: number;
+  /** Shares of this n's fits: stopped at the iteration cap, with an atom switched off, with an escaped atom. */
+  readonly atCap: number;
+  readonly switchedOff: number;
+  readonly escaped: number;
+}
 
 export interface RateRow {
   readonly variant: string;
+  /** The variant's own name and the crossed protocol (null without "protocols"). */
+  readonly base: string;
+  readonly protocol: string | null;
   readonly loss: string;
   readonly main: boolean;
   readonly fits: number;
+  /** Lines of this variant whose value of this loss was missing, non-finite or <= 0. */
+  readonly invalid: number;
   readonly nValues: number;
   readonly nMin: number;
   readonly nMax: number;
   readonly slope: number;
   readonly ci: readonly [number, number];
   readonly intercept: number;
-  readonly claim: { readonly rate: string; readonly slope: number | null; readonly form?: ClaimedRate; readonly source?: string } | null;
-  /** The slope the claim implies over this row's n range (its `slope`, or the form's implied slope; null for slower-than-any-power). */
+  readonly claim: { readonly rate: string; readonly slope: number | null; readonly regime: string; readonly form?: ClaimedRate; readonly source?: string } | null;
+  /** The slope the claim implies over this row's design (null: "slower than any power", judged against 0). */
   readonly claimedSlope: number | null;
+  /** The claim's local slope d log r / d log n at nMin and nMax (expression claims only). */
+  readonly localSlopes: readonly [number, number] | null;
   /** Fit of the (log n / n)^gamma form: gamma with its interval (sqrt(log n / n) is gamma = 1/2). */
   readonly gamma: number;
   readonly gammaCi: readonly [number, number];
-  readonly verdict: 'consistent' | 'faster' | 'slower' | null;
+  readonly verdict: RowVerdict | null;
+  /** The verdict of the slope alone (differs from `verdict` only when the row is unreliable). */
+  readonly slopeVerdict: Verdict | null;
   readonly verdictNote: string | null;
-  readonly perN: ReadonlyArray<{ n: number; count: number; mean: number; geomean: number; median: number }>;
-  /** Estimator diagnostics over the row's fits: mean iterations and the share that converged. */
+  readonly alternatives: ReadonlyArray<{ readonly rate: string; readonly variants: ReadonlyArray<string>; readonly claimedSlope: number | null; readonly verdict: Verdict }>;
+  readonly perN: ReadonlyArray<PerN>;
   readonly meanIterations: number;
   readonly convergedShare: number;
+  readonly capShare: number;
+  readonly switchedOffShare: number;
+  readonly escapedShare: number;
+}
+
+export interface ProtocolAgreement {
+  readonly variant: string;
+  readonly loss: string;
+  readonly verdicts: Readonly<Record<string, RowVerdict | null>>;
+  readonly agreement: 'robust' | 'protocol-dependent';
+}
+
+export interface IgnoredLines {
+  readonly otherVariant: number;
+  readonly staleConfig: number;
+  readonly outOfGrid: number;
+  readonly duplicates: number;
 }
 
 export interface RateTable {
@@ -54,92 +110,230 @@ export interface RateTable {
   readonly mainLoss: string;
   readonly level: number;
   readonly bootstrap: number;
+  readonly health: HealthConfig;
+  /** Lines that entered the table, and those left out, by reason. */
+  readonly used: number;
+  readonly ignored: IgnoredLines;
   readonly rows: RateRow[];
+  readonly protocols: ProtocolAgreement[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+export interface RateTableOptions {
+  readonly quick: boolean;
+  readonly results: string;
+  readonly level: number;
+  readonly bootstrap: number;
+  readonly allLosses: boolean;
+  /** Keep the first of duplicate (variant, n, rep) lines instead of refusing the file. */
+  readonly dropDuplicates?: boolean;
+  /** Check config hashes against the plan (default true). */
+  readonly checkConfig?: boolean;
+  /** File line of each entry of `lines` (for error messages; default: its position + 1). */
+  readonly lineNumbers?: ReadonlyArray<number>;
 }
 
-export function rateTable(
-  study: StudyConfig,
-  lines: ReadonlyArray<ResultLine>,
-  opts: { quick: boolean; results: string; level: number; bootstrap: number; allLosses: boolean },
-): RateTable {
-  const order = new Map(study.variants.map((v, i) => [v.name, i]));
-  const variants = [...new Set(lines.map((l) => l.variant))].sort((a, b) => (order.get(a) ?? 1e9) - (order.get(b) ?? 1e9) || a.localeCompare(b));
+function quantile(sorted: number[], p: number): number {
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
+}
+
+/** Health flags of a line at the study's thresholds, from its stored atoms (or its own flags). */
+function flagsOf(l: ResultLine, h: HealthConfig): { switchedOff: boolean; escaped: boolean } {
+  if (l.atoms === undefined || l.cells === undefined) return { switchedOff: l.switchedOff === true, escaped: l.escaped === true };
+  const cells = l.cells;
+  const switchedOff = l.atoms.some((a) => {
+    const c = cells[a.cell];
+    return c !== undefined && c.size >= 2 && a.weight !== undefined && c.weightSum !== undefined && a.weight < h.switchedOff * c.weightSum;
+  });
+  return { switchedOff, escaped: l.atoms.some((a) => a.distance > h.escaped) };
+}
+
+const share = (xs: ReadonlyArray<boolean>): number => (xs.length === 0 ? 0 : xs.filter(Boolean).length / xs.length);
+
+/** The lines that count for `plan` (see the header), with the counts of those that do not. */
+export function selectLines(plan: StudyPlan, lines: ReadonlyArray<ResultLine>, opts: Pick<RateTableOptions, 'results' | 'dropDuplicates' | 'checkConfig' | 'lineNumbers'>): { lines: ResultLine[]; ignored: IgnoredLines } {
+  const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
+  const grid = new Set(plan.n);
+  const seen = new Map<string, number>();
+  const out: ResultLine[] = [];
+  let otherVariant = 0, staleConfig = 0, outOfGrid = 0, duplicates = 0;
+  lines.forEach((l, i) => {
+    const lineNo = opts.lineNumbers?.[i] ?? i + 1;
+    const h = hashes.get(l.variant);
+    if (h === undefined) { otherVariant++; return; }
+    if (opts.checkConfig !== false && l.configHash !== h) { staleConfig++; return; }
+    if (!grid.has(l.n) || !(Number.isInteger(l.rep) && l.rep >= 0 && l.rep < plan.replications)) { outOfGrid++; return; }
+    const key = cellKey(l);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      if (opts.dropDuplicates === true) { duplicates++; return; }
+      throw new InputError(`${opts.results}:${lineNo}`, `one line per (variant, n, rep) (pass --drop-duplicates to keep the first)`, `a second line for ("${l.variant}", n = ${l.n}, rep = ${l.rep}), first on line ${first}`);
+    }
+    seen.set(key, lineNo);
+    out.push(l);
+  });
+  return { lines: out, ignored: { otherVariant, staleConfig, outOfGrid, duplicates } };
+}
+
+interface JudgedClaim { cfg: ClaimConfig; compiled: CompiledRate | null }
+
+export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, opts: RateTableOptions, planIn?: StudyPlan): RateTable {
+  const plan = planIn ?? planStudy(study, opts.quick && study.quick !== undefined);
+  const health = healthOf(study);
+  const selected = selectLines(plan, lines, opts);
+  const claims: JudgedClaim[] = (study.claims ?? []).map((cfg) => ({ cfg, compiled: cfg.slope === undefined && cfg.form === undefined ? compileRate(cfg.rate, cfg.constants ?? {}) : null }));
   const rows: RateRow[] = [];
-  for (const variant of variants) {
-    const mine = lines.filter((l) => l.variant === variant);
+  for (const v of plan.variants) {
+    const mine = selected.lines.filter((l) => l.variant === v.name);
+    if (mine.length === 0) continue;
     const lossNames = opts.allLosses ? [...new Set(mine.flatMap((l) => Object.keys(l.losses ?? { [study.loss]: l.loss })))] : [study.loss];
     lossNames.sort((a, b) => (a === study.loss ? -1 : b === study.loss ? 1 : a.localeCompare(b)));
+    const flags = mine.map((l) => flagsOf(l, health));
     for (const loss of lossNames) {
-      const pts = mine
-        .map((l) => ({ n: l.n, loss: loss === study.loss ? l.loss : (l.losses?.[loss] ?? NaN) }))
-        .filter((p) => Number.isFinite(p.loss) && p.loss > 0);
+      const value = (l: ResultLine): number => (loss === study.loss ? l.loss : (l.losses?.[loss] ?? NaN));
+      const used = mine.map((l, i) => ({ l, f: flags[i] as { switchedOff: boolean; escaped: boolean }, loss: value(l) })).filter((p) => Number.isFinite(p.loss) && p.loss > 0);
+      const pts = used.map((p) => ({ n: p.l.n, loss: p.loss }));
       const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
       if (ns.length < 2) continue;
-      const seed = [...`${variant}\u0000${loss}`].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
+      const seed = [...`${v.name}\u0000${loss}`].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
       const fit = fitSlope(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
       const lr = fitLogRate(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
-      const claimCfg = (study.claims ?? []).find((c) => c.variants.includes(variant) && (c.loss ?? study.loss) === loss);
-      const claim =
-        claimCfg === undefined
-          ? null
-          : { rate: claimCfg.rate, slope: claimCfg.slope, ...(claimCfg.form === undefined ? {} : { form: claimCfg.form as ClaimedRate }), ...(claimCfg.source === undefined ? {} : { source: claimCfg.source }) };
-      let v: { verdict: 'consistent' | 'faster' | 'slower'; note: string } | null = null;
-      let claimedSlope: number | null = null;
-      if (claim !== null && claim.form !== undefined) {
-        const j = judgeRate(fit, claim.form);
-        v = { verdict: j.verdict, note: j.note };
-        claimedSlope = j.claimedSlope;
-      } else if (claim !== null) {
-        v = judgeAgainstSlope(fit, claim.slope);
-        claimedSlope = claim.slope;
-      }
-      const perN = ns.map((n) => {
-        const xs = pts.filter((p) => p.n === n).map((p) => p.loss);
+      const perN: PerN[] = ns.map((n) => {
+        const at = used.filter((p) => p.l.n === n);
+        const xs = at.map((p) => p.loss).sort((a, b) => a - b);
+        const all = mine.filter((l) => l.n === n);
         return {
           n,
           count: xs.length,
           mean: xs.reduce((s, x) => s + x, 0) / xs.length,
           geomean: Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length),
-          median: median(xs),
+          median: quantile(xs, 0.5),
+          q1: quantile(xs, 0.25),
+          q3: quantile(xs, 0.75),
+          atCap: share(all.map((l) => l.atCap === true || (l.atCap === undefined && !l.converged))),
+          switchedOff: share(at.map((p) => p.f.switchedOff)),
+          escaped: share(at.map((p) => p.f.escaped)),
         };
       });
+      const judge = (c: JudgedClaim): { claimedSlope: number | null; verdict: Verdict; note: string } => {
+        if (c.compiled !== null) {
+          const cs = impliedSlope(c.compiled, fit.groups);
+          const verdict = judgeSlope(fit.ci, cs);
+          const pct = Math.round(fit.level * 100);
+          return { claimedSlope: cs, verdict, note: `measured slope ${fit.slope.toFixed(3)} [${fit.ci[0].toFixed(3)}, ${fit.ci[1].toFixed(3)}] (${pct}%) against ${c.cfg.rate}: ${cs.toFixed(3)} (the slope it implies for n in [${ns[0]}, ${ns[ns.length - 1]}]); ${verdict}` };
+        }
+        if (c.cfg.form !== undefined) {
+          const j = judgeRate(fit, c.cfg.form as ClaimedRate);
+          return { claimedSlope: j.claimedSlope, verdict: j.verdict, note: j.note };
+        }
+        const j = judgeAgainstSlope(fit, c.cfg.slope ?? null);
+        return { claimedSlope: c.cfg.slope ?? null, verdict: j.verdict, note: j.note };
+      };
+      const aboutLoss = claims.filter((c) => (c.cfg.loss ?? study.loss) === loss);
+      const own = aboutLoss.find((c) => c.cfg.variants.includes(v.base) || c.cfg.variants.includes(v.name));
+      const j = own === undefined ? null : judge(own);
+      const capShare = share(mine.map((l) => l.atCap === true || (l.atCap === undefined && !l.converged)));
+      const unreliable = perN.some((p) => p.atCap > health.capShare);
+      const verdict: RowVerdict | null = j === null ? null : unreliable ? 'unreliable (cap)' : j.verdict;
       rows.push({
-        variant,
+        variant: v.name,
+        base: v.base,
+        protocol: v.protocol,
         loss,
         main: loss === study.loss,
         fits: pts.length,
+        invalid: mine.length - used.length,
         nValues: ns.length,
         nMin: ns[0] as number,
         nMax: ns[ns.length - 1] as number,
         slope: fit.slope,
         ci: fit.ci,
         intercept: fit.intercept,
-        claim,
-        claimedSlope,
+        claim:
+          own === undefined
+            ? null
+            : {
+                rate: own.cfg.rate,
+                slope: j?.claimedSlope ?? null,
+                regime: own.cfg.regime,
+                ...(own.cfg.form === undefined ? {} : { form: own.cfg.form as ClaimedRate }),
+                ...(own.cfg.source === undefined ? {} : { source: own.cfg.source }),
+              },
+        claimedSlope: j?.claimedSlope ?? null,
+        localSlopes: own?.compiled == null ? null : [own.compiled.localSlope(ns[0] as number), own.compiled.localSlope(ns[ns.length - 1] as number)],
         gamma: lr.gamma,
         gammaCi: lr.ci,
-        verdict: v?.verdict ?? null,
-        verdictNote: v?.note ?? null,
+        verdict,
+        slopeVerdict: j?.verdict ?? null,
+        verdictNote: j === null ? null : unreliable ? `${j.note}; but more than ${Math.round(100 * health.capShare)}% of the fits at some n stopped at the iteration cap` : j.note,
+        alternatives: aboutLoss.filter((c) => c !== own).map((c) => {
+          const a = judge(c);
+          return { rate: c.cfg.rate, variants: c.cfg.variants, claimedSlope: a.claimedSlope, verdict: a.verdict };
+        }),
         perN,
         meanIterations: mine.reduce((acc, l) => acc + l.iterations, 0) / mine.length,
         convergedShare: mine.filter((l) => l.converged).length / mine.length,
+        capShare,
+        switchedOffShare: share(used.map((p) => p.f.switchedOff)),
+        escapedShare: share(used.map((p) => p.f.escaped)),
       });
     }
   }
-  return { study: study.name, quick: opts.quick, results: opts.results, mainLoss: study.loss, level: opts.level, bootstrap: opts.bootstrap, rows };
+  if (rows.length === 0) {
+    const { otherVariant, staleConfig, outOfGrid, duplicates } = selected.ignored;
+    throw new InputError(opts.results, 'results with positive losses at two or more sample sizes for some variant', `${selected.lines.length} usable lines (ignored: ${otherVariant} of other variants, ${staleConfig} with a stale config, ${outOfGrid} outside the n grid, ${duplicates} duplicates)`);
+  }
+  const protocols: ProtocolAgreement[] = [];
+  if (study.protocols !== undefined) {
+    const groups = new Map<string, RateRow[]>();
+    for (const r of rows) {
+      if (r.protocol === null || r.claim === null) continue;
+      const key = `${r.base}\u0000${r.loss}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const rs of groups.values()) {
+      const first = rs[0] as RateRow;
+      const verdicts = Object.fromEntries(rs.map((r) => [r.protocol as string, r.verdict]));
+      const agree = rs.length === study.protocols.length && rs.every((r) => r.verdict === first.verdict && r.verdict !== 'unreliable (cap)');
+      protocols.push({ variant: first.base, loss: first.loss, verdicts, agreement: agree ? 'robust' : 'protocol-dependent' });
+    }
+  }
+  return {
+    study: study.name,
+    quick: opts.quick,
+    results: opts.results,
+    mainLoss: study.loss,
+    level: opts.level,
+    bootstrap: opts.bootstrap,
+    health,
+    used: selected.lines.length,
+    ignored: selected.ignored,
+    rows,
+    protocols,
+  };
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (x >= 0 ? ' ' : '') + x.toFixed(3) : '   n/a');
+const pctOf = (x: number): string => `${Math.round(100 * x)}%`;
 
-/** Plain-text table, one row per (variant, loss). */
+/** One line: how many lines the table used and what it left out, and why. */
+export function describeUsage(t: RateTable): string {
+  const i = t.ignored;
+  const parts = [
+    i.otherVariant > 0 ? `${i.otherVariant} of variants not in the study` : '',
+    i.staleConfig > 0 ? `${i.staleConfig} made with another variant config` : '',
+    i.outOfGrid > 0 ? `${i.outOfGrid} outside the study's n grid or replications` : '',
+    i.duplicates > 0 ? `${i.duplicates} duplicates (first kept)` : '',
+  ].filter((s) => s !== '');
+  const invalid = t.rows.reduce((s, r) => s + r.invalid, 0);
+  return `${t.used} lines used from ${t.results}; ignored: ${parts.length === 0 ? 'none' : parts.join(', ')}${invalid > 0 ? `; ${invalid} (row, line) pairs without a positive finite loss left out of their rows` : ''}`;
+}
+
+/** Plain-text table, one row per (variant, loss), then the protocol comparison. */
 export function renderRateTable(t: RateTable): string {
-  const head = ['variant', 'loss', 'fits', 'n range', 'slope', `${Math.round(t.level * 100)}% CI`, 'claimed', 'verdict'];
+  const head = ['variant', 'loss', 'fits', 'n range', 'slope', `${Math.round(t.level * 100)}% CI`, 'claimed', 'verdict', 'cap', 'off', 'esc'];
   const body = t.rows.map((r) => [
     r.variant,
     r.loss,
@@ -149,15 +343,25 @@ export function renderRateTable(t: RateTable): string {
     `[${fmt(r.ci[0])}, ${fmt(r.ci[1])}]`,
     r.claim === null ? '-' : `${r.claim.rate}${r.claimedSlope === null ? ' (-> 0)' : ` (${r.claimedSlope.toFixed(3)})`}`,
     r.verdict ?? '-',
+    pctOf(r.capShare),
+    pctOf(r.switchedOffShare),
+    pctOf(r.escapedShare),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [
+  const out = [
     `${t.study}${t.quick ? ' (quick)' : ''}: slope of log(loss) on log(n), ${Math.round(t.level * 100)}% bootstrap CI (${t.bootstrap} resamples within each n)`,
+    describeUsage(t),
+    `cap / off / esc: share of fits stopped at the iteration cap / with an atom switched off (< ${pctOf(t.health.switchedOff)} of its cell's weight) / with an atom farther than ${t.health.escaped} from every true atom`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
-  ].join('\n');
+  ];
+  if (t.protocols.length > 0) {
+    out.push('', 'protocols: is the verdict the same under every start protocol?');
+    for (const p of t.protocols) out.push(`  ${p.variant} / ${p.loss}: ${p.agreement} (${Object.entries(p.verdicts).map(([k, v]) => `${k}: ${v ?? '-'}`).join(', ')})`);
+  }
+  return out.join('\n');
 }
 
 /**
@@ -170,32 +374,49 @@ export function renderRateMarkdown(t: RateTable): string {
   const g = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toPrecision(3));
   const rows = t.rows.map(
     (r) =>
-      `| ${r.variant} | ${r.loss} | ${r.fits} | ${r.nMin}-${r.nMax} (${r.nValues}) | ${g(r.perN[0]?.geomean)} | ${g(r.perN[r.perN.length - 1]?.geomean)} | ${f(r.slope)} | [${f(r.ci[0])}, ${f(r.ci[1])}] | ${f(r.gamma)} [${f(r.gammaCi[0])}, ${f(r.gammaCi[1])}] | ${
+      `| ${r.variant} | ${r.loss} | ${r.fits} | ${r.nMin}-${r.nMax} (${r.nValues}) | ${g(r.perN[0]?.geomean)} | ${g(r.perN[r.perN.length - 1]?.geomean)} | ${f(r.slope)} | [${f(r.ci[0])}, ${f(r.ci[1])}] | ${
         r.claim === null ? '-' : `${r.claim.rate}: ${r.claimedSlope === null ? '-> 0' : f(r.claimedSlope)}`
-      } | ${r.verdict ?? '-'} | ${r.meanIterations.toFixed(0)} / ${(100 * r.convergedShare).toFixed(0)}% |`,
+      } | ${r.verdict ?? '-'} | ${r.alternatives.map((a) => `${a.rate}: ${a.verdict}`).join('; ') || '-'} | ${r.meanIterations.toFixed(0)} / ${pctOf(r.capShare)} / ${pctOf(r.switchedOffShare)} / ${pctOf(r.escapedShare)} |`,
   );
-  return [
-    `| variant | loss | fits | n (values) | loss at n min | loss at n max | slope | ${pct}% CI | gamma of (log n / n)^gamma [${pct}% CI] | claim: implied slope | verdict | iterations (mean) / converged |`,
+  const out = [
+    `${describeUsage(t)}.`,
+    '',
+    `| variant | loss | fits | n (values) | loss at n min | loss at n max | slope | ${pct}% CI | claim: implied slope | verdict | against the other claims | iterations (mean) / at cap / switched off / escaped |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
-  ].join('\n');
+  ];
+  if (t.protocols.length > 0) {
+    out.push('', '| variant | loss | verdict per protocol | agreement |', '|---|---|---|---|');
+    for (const p of t.protocols) out.push(`| ${p.variant} | ${p.loss} | ${Object.entries(p.verdicts).map(([k, v]) => `${k}: ${v ?? '-'}`).join('; ')} | ${p.agreement} |`);
+  }
+  return out.join('\n');
+}
+
+/** Per-n Markdown table of one loss: median [IQR] per variant and n, with the health shares. */
+export function renderPerNMarkdown(t: RateTable, loss: string): string {
+  const rows = t.rows.filter((r) => r.loss === loss);
+  const out = [`| variant | n | fits | median [IQR] | at cap | switched off | escaped |`, '|---|---|---|---|---|---|---|'];
+  for (const r of rows)
+    for (const p of r.perN) out.push(`| ${r.variant} | ${p.n} | ${p.count} | ${p.median.toPrecision(3)} [${p.q1.toPrecision(3)}, ${p.q3.toPrecision(3)}] | ${pctOf(p.atCap)} | ${pctOf(p.switchedOff)} | ${pctOf(p.escaped)} |`);
+  return out.join('\n');
 }
 
 /**
  * The rate table of the study in `dir` from its committed results (results.jsonl, or
- * results.quick.jsonl with `quick`), keeping only lines made by the study's current config.
+ * results.quick.jsonl with `quick`).
  */
 export function studyRateTable(
   dir: string,
-  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean } = {},
+  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; dropDuplicates?: boolean } = {},
 ): RateTable & { lines: ResultLine[]; config: StudyConfig } {
   const study = loadStudy(join(dir, 'study.json'));
   const quick = opts.quick === true;
   const path = resultsFile(dir, quick);
   if (!existsSync(path)) throw new InputError(path, `a results file: run \`prompt-experts simulate ${join(dir, 'study.json')}${quick ? ' --quick' : ''}\` first`);
   const plan = planStudy(study, quick && study.quick !== undefined);
-  const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
-  const lines = readResults(path).filter((l) => hashes.get(l.variant) === l.configHash);
-  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true });
-  return { ...table, lines, config: study };
+  checkClaimRegimes(study, plan.variants);
+  const lineNumbers: number[] = [];
+  const lines = readResults(path, false, lineNumbers);
+  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
+  return { ...table, lines: selectLines(plan, lines, { results: path, dropDuplicates: true }).lines, config: study };
 }

@@ -24,6 +24,14 @@ export interface CellModel {
   simulate(n: number, rng: Rng): Simulated;
   fit(samples: Samples, truth: MixingMeasure, rng: Rng): FitResult;
   losses(fit: FitResult, truth: MixingMeasure): Record<string, number>;
+  /** 'exact': as many fitted atoms as true ones; 'over': more. Claims may be restricted to one regime. */
+  readonly regime?: 'exact' | 'over';
+  /** The true mixing measure when it is the same in every cell (written once to truth.json). */
+  readonly truth?: MixingMeasure;
+  /** Names of the losses `losses` returns (the generic atoms-* losses come on top). */
+  readonly lossNames?: ReadonlyArray<string>;
+  /** The estimator's start protocol (src/estimate/init.ts), recorded in every results line. */
+  readonly protocol?: string;
 }
 
 export interface ModelKind {

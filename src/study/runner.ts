@@ -20,8 +20,10 @@ import { InputError } from '../util/errors.js';
 import { deriveSeed } from '../util/rng.js';
 import { parseJsonText } from '../util/schema.js';
 import { progressBar } from '../util/progress.js';
-import { checkVariants, runCell, type Cell, type ResultLine } from './cell.js';
-import { hashOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
+import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, type ResultLine } from './cell.js';
+import { measureToJson } from '../mixture/measure.js';
+import type { AtomHealthOptions } from '../loss/atoms.js';
+import { hashOf, healthOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
 
 export interface Shard {
   readonly index: number;
@@ -83,13 +85,16 @@ export function runFile(dir: string, quick: boolean, shard?: Shard): string {
   return join(dir, `run${suffix(quick, shard)}.json`);
 }
 
-/** Every cell of the plan in canonical order: variants as listed, n ascending, rep ascending. */
+/**
+ * Every cell of the plan in canonical order: variants as listed, n ascending, rep ascending. The
+ * seed comes from the variant's base name, so protocols crossed with one variant fit the same data.
+ */
 export function gridCells(plan: StudyPlan): Cell[] {
   const out: Cell[] = [];
   for (const v of plan.variants)
     for (const n of plan.n)
       for (let rep = 0; rep < plan.replications; rep++)
-        out.push({ variant: v.name, n, rep, seed: deriveSeed(plan.study.seed, v.name, n, rep), index: out.length });
+        out.push({ variant: v.name, n, rep, seed: deriveSeed(plan.study.seed, v.base, n, rep), index: out.length });
   return out;
 }
 
@@ -113,8 +118,9 @@ export const cellKey = (c: { variant: string; n: number; rep: number }): string 
 /**
  * Parse a results file. A last line cut short by a kill is dropped (and, with `repair`, cut from
  * the file so appends start on a fresh line); any other bad line is an error naming its line.
+ * `lineNumbers`, when given, receives the 1-based file line of each returned result.
  */
-export function readResults(path: string, repair = false): ResultLine[] {
+export function readResults(path: string, repair = false, lineNumbers?: number[]): ResultLine[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
@@ -139,6 +145,7 @@ export function readResults(path: string, repair = false): ResultLine[] {
       throw new InputError(`${path}:${i + 1}`, 'one JSON results line with variant, n and rep');
     }
     out.push(parsed as ResultLine);
+    lineNumbers?.push(i + 1);
     validBytes += Buffer.byteLength(line) + 1;
   }
   if (repair && validBytes < Buffer.byteLength(text)) {
@@ -233,6 +240,30 @@ function writeRun(path: string, plan: StudyPlan, shard: Shard | undefined, sessi
   writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
 }
 
+/** truth.json: each variant's true measure with its config hash, so any line can be re-scored without rerunning. */
+export function truthFile(dir: string): string {
+  return join(dir, 'truth.json');
+}
+
+function writeTruths(dir: string, plan: StudyPlan): void {
+  const path = truthFile(dir);
+  let old: Record<string, unknown> = {};
+  if (existsSync(path)) {
+    try {
+      old = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch {
+      /* a damaged truth.json is rewritten */
+    }
+  }
+  const out: Record<string, unknown> = { ...old };
+  for (const v of plan.variants) {
+    const truth = variantTruth(v);
+    if (truth !== undefined) out[v.name] = { configHash: v.configHash, truth: measureToJson(truth) };
+  }
+  const text = `${JSON.stringify(out, null, 1)}\n`;
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
+}
+
 function endsWithNewline(path: string): boolean {
   if (!existsSync(path)) return true;
   const size = statSync(path).size;
@@ -260,6 +291,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   const quick = opts.quick === true;
   const plan = planStudy(study, quick);
   checkVariants(plan.variants);
+  checkClaimRegimes(study, plan.variants);
   const resultsPath = resultsFile(dir, quick, opts.shard);
   const runPath = runFile(dir, quick, opts.shard);
   const failuresPath = join(dir, `failures${suffix(quick, opts.shard)}.jsonl`);
@@ -300,6 +332,9 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
     seconds: null,
   };
   writeRun(runPath, plan, opts.shard, session);
+  if (todo.length > 0) writeTruths(dir, plan);
+  const healthCfg = healthOf(study);
+  const health: AtomHealthOptions = { switchedOffShare: healthCfg.switchedOff, escapeDistance: healthCfg.escaped };
 
   const label = `${study.name}${quick ? ' (quick)' : ''}${opts.shard === undefined ? '' : ` shard ${opts.shard.index}/${opts.shard.count}`}`;
   if (opts.quiet !== true)
@@ -332,7 +367,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
       const v = byName.get(cell.variant);
       if (v === undefined) continue;
       try {
-        record(cell, runCell(v, study.loss, cell), undefined);
+        record(cell, runCell(v, study.loss, cell, health), undefined);
       } catch (e) {
         if (e instanceof InputError) throw e;
         record(cell, undefined, e instanceof Error ? e.message : String(e));
@@ -354,7 +389,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
         w.postMessage(cell);
       };
       for (let i = 0; i < workers; i++) {
-        const w = startWorker({ variants: plan.variants, loss: study.loss });
+        const w = startWorker({ variants: plan.variants, loss: study.loss, health });
         live++;
         pool.push(w);
         w.on('message', (msg: { cell: Cell; line?: ResultLine; error?: string }) => {

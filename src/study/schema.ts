@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { parseWith } from '../util/schema.js';
+import { compileRate } from '../rates/claim.js';
 
 const positiveInt = z.number({ error: 'an integer >= 1' }).int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
 const sampleSize = z.number({ error: 'an integer >= 2' }).int({ error: 'an integer >= 2' }).min(2, { error: 'an integer >= 2' });
@@ -50,18 +51,22 @@ const variantSchema = z
 
 const claimSchema = z
   .object({
-    /** Variant names the claim is about. */
+    /** Variant names the claim is about (with "protocols": the base names; the claim holds for every protocol). */
     variants: z.array(z.string()).min(1, { error: 'at least one variant name' }),
-    /** Which loss (default: the study's main loss). */
+    /** Which loss the claim is about (default: the study's main loss). */
     loss: z.string().optional(),
-    /** The rate as written in the literature, e.g. "sqrt(log n / n)". */
-    rate: z.string({ error: 'a string such as "sqrt(log n / n)"' }),
-    /** Claimed slope of log(loss) on log(n); null for rates slower than any polynomial (1/log^tau n). */
-    slope: z.number({ error: 'a number or null' }).nullable(),
     /**
-     * The rate's functional form, when it is not a bare power: the verdict then compares the
-     * measured slope with the slope the form implies over the measured n range (src/rates).
+     * The rate as an expression in n (mathjs; log is natural), e.g. "(log(n)/n)^(1/4)" or
+     * "1/log(n)^tau" with constants { "tau": 1 }. With the older "slope" / "form" fields it is
+     * only a label.
      */
+    rate: z.string({ error: 'an expression in n such as "(log(n)/n)^(1/4)"' }),
+    constants: z.record(z.string(), z.number({ error: 'a number' })).optional(),
+    /** The specification regime the claim is about: every claimed variant must be of it ("any": no check). */
+    regime: z.enum(['exact', 'over', 'any'], { error: '"exact", "over" or "any"' }).default('any'),
+    /** Older form: claimed slope of log(loss) on log(n); null for rates slower than any polynomial. */
+    slope: z.number({ error: 'a number or null' }).nullable().optional(),
+    /** Older form: the rate's functional form. */
     form: z
       .discriminatedUnion('kind', [
         z.object({ kind: z.literal('power'), exponent: z.number() }).strict(),
@@ -71,6 +76,24 @@ const claimSchema = z
       .optional(),
     /** Where the claim comes from. */
     source: z.string().optional(),
+  })
+  .strict();
+
+/** A start protocol crossed with every variant: its estimator fields override the variant's. */
+const protocolSchema = z
+  .object({
+    name: z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' }),
+    estimator: block,
+  })
+  .strict();
+
+/** Thresholds of the fit-health flags (src/loss/atoms.ts); rates applies them to the stored atoms. */
+const healthSchema = z
+  .object({
+    switchedOff: z.number({ error: 'a share in [0, 1)' }).min(0, { error: 'a share in [0, 1)' }).lt(1, { error: 'a share in [0, 1)' }).default(0.01),
+    escaped: z.number({ error: 'a positive distance' }).positive({ error: 'a positive distance' }).default(3),
+    /** A cell (variant, n) with more than this share of fits stopped at the iteration cap is unreliable. */
+    capShare: z.number({ error: 'a share in [0, 1]' }).min(0, { error: 'a share in [0, 1]' }).max(1, { error: 'a share in [0, 1]' }).default(0.05),
   })
   .strict();
 
@@ -94,16 +117,29 @@ export const studySchema = z
     loss: z.string({ error: 'the name of the main loss' }).min(1),
     variants: z.array(variantSchema).min(1, { error: 'at least one variant' }),
     claims: z.array(claimSchema).optional(),
+    protocols: z.array(protocolSchema).min(1, { error: 'at least one protocol' }).optional(),
+    health: healthSchema.optional(),
     quick: quickSchema.optional(),
   })
   .strict();
 
 export type StudyConfig = z.infer<typeof studySchema>;
 export type ClaimConfig = z.infer<typeof claimSchema>;
+export type HealthConfig = z.infer<typeof healthSchema>;
+
+/** The health thresholds of a study (defaults filled in). */
+export function healthOf(study: StudyConfig): HealthConfig {
+  return study.health ?? healthSchema.parse({});
+}
 
 /** A variant with the study-level defaults merged in. */
 export interface ResolvedVariant {
+  /** Full name: the variant's, or "<variant> [<protocol>]" when the study crosses protocols. */
   readonly name: string;
+  /** The variant's own name: cells of one base share their seeds (the same data under every protocol). */
+  readonly base: string;
+  /** The crossed protocol's name (null without "protocols"). */
+  readonly protocol: string | null;
   readonly model: Record<string, unknown>;
   readonly estimator: Record<string, unknown>;
   /** Field path of this variant in study.json, for error messages (`variants[2]`). */
@@ -163,11 +199,24 @@ export function parseStudy(value: unknown, source = 'study.json'): StudyConfig {
       if (!names.has(name)) throw new InputError(`claims[${i}].variants[${j}]`, `one of the variant names (${[...names].join(', ')})`, JSON.stringify(name));
     }),
   );
+  const protocolNames = new Set<string>();
+  (study.protocols ?? []).forEach((p, i) => {
+    if (protocolNames.has(p.name)) throw new InputError(`protocols[${i}].name`, 'a name no other protocol has', JSON.stringify(p.name));
+    protocolNames.add(p.name);
+  });
+  (study.claims ?? []).forEach((c, i) => {
+    if (c.slope === undefined && c.form === undefined) compileRate(c.rate, c.constants ?? {}, `claims[${i}].rate`);
+  });
   (study.quick?.variants ?? []).forEach((name, j) => {
     if (!names.has(name)) throw new InputError(`quick.variants[${j}]`, `one of the variant names (${[...names].join(', ')})`, JSON.stringify(name));
   });
   void source;
   return study;
+}
+
+/** "<variant> [<protocol>]": the name of a variant crossed with a protocol. */
+export function protocolVariantName(variant: string, protocol: string): string {
+  return `${variant} [${protocol}]`;
 }
 
 /** Merge a variant's blocks over the study's defaults and fix the grid for a full or quick run. */
@@ -176,11 +225,16 @@ export function planStudy(study: StudyConfig, quick: boolean): StudyPlan {
   if (quick && q === undefined) throw new InputError('quick', 'a "quick" block in study.json for --quick');
   const keep = q?.variants === undefined ? undefined : new Set(q.variants);
   const variants: ResolvedVariant[] = [];
+  const protocols = study.protocols ?? [null];
   study.variants.forEach((v, i) => {
-    if (keep !== undefined && !keep.has(v.name)) return;
-    const model = { ...(study.model ?? {}), ...(v.model ?? {}) };
-    const estimator = { ...(study.estimator ?? {}), ...(v.estimator ?? {}) };
-    variants.push({ name: v.name, model, estimator, path: `variants[${i}]`, configHash: hashOf({ model, estimator, loss: study.loss }) });
+    protocols.forEach((p, k) => {
+      const name = p === null ? v.name : protocolVariantName(v.name, p.name);
+      if (keep !== undefined && !keep.has(v.name) && !keep.has(name)) return;
+      const model = { ...(study.model ?? {}), ...(v.model ?? {}) };
+      const estimator = { ...(study.estimator ?? {}), ...(v.estimator ?? {}), ...(p?.estimator ?? {}) };
+      const path = p === null ? `variants[${i}]` : `variants[${i}] x protocols[${k}]`;
+      variants.push({ name, base: v.name, protocol: p?.name ?? null, model, estimator, path, configHash: hashOf({ model, estimator, loss: study.loss }) });
+    });
   });
   return {
     study,

@@ -4,11 +4,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runCell, type Cell } from './cell.js';
+import type { AtomHealthOptions } from '../loss/atoms.js';
 import type { ResolvedVariant } from './schema.js';
 
 interface Init {
   readonly variants: ResolvedVariant[];
   readonly loss: string;
+  readonly health: AtomHealthOptions;
 }
 
 const init = workerData as Init;
@@ -18,7 +20,7 @@ parentPort?.on('message', (cell: Cell) => {
   try {
     const v = byName.get(cell.variant);
     if (v === undefined) throw new Error(`unknown variant ${cell.variant}`);
-    parentPort?.postMessage({ cell, line: runCell(v, init.loss, cell) });
+    parentPort?.postMessage({ cell, line: runCell(v, init.loss, cell, init.health) });
   } catch (e) {
     parentPort?.postMessage({ cell, error: e instanceof Error ? e.message : String(e) });
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseStudy } from '../../src/study/schema.js';
 import { runStudy, readResults } from '../../src/study/runner.js';
 import { rateTable, renderRateTable } from '../../src/study/rates-table.js';
+import type { ResultLine } from '../../src/study/cell.js';
 import { main } from '../../src/cli/main.js';
 import { InputError } from '../../src/util/errors.js';
 
@@ -31,19 +32,21 @@ test('rates: the sample mean shows its n^-1/2 rate, and the claim is judged cons
   assert.ok(Math.abs(main1.slope + 0.5) < 0.15, `slope ${main1.slope}`);
   assert.equal(main1.verdict, 'consistent');
   assert.equal(main1.perN.length, 5);
-  assert.deepEqual(t.rows.map((r) => r.loss).sort(), ['l2', 'linf']);
+  assert.deepEqual(t.rows.map((r) => r.loss).sort(), ['atoms-single', 'l2', 'linf']);
   assert.match(renderRateTable(t), /mean\s+l2/);
 });
 
 test('claims with a form are judged against the slope the form implies; null means slower than any power', () => {
   const study = parseStudy({
     ...config,
+    n: [100, 1000, 10000],
+    replications: 3,
     claims: [{ variants: ['mean'], rate: 'sqrt(log n / n)', slope: -0.5, form: { kind: 'logpower', gamma: 0.5 } }],
   });
   const lines = [100, 1000, 10000].flatMap((n) =>
     [0, 1, 2].map((rep) => ({ variant: 'mean', n, rep, seed: 1, loss: Math.sqrt(Math.log(n) / n) * (1 + 0.01 * rep), losses: {}, iterations: 1, converged: true, objective: 0, restarts: 1, seconds: 0, cellSeconds: 0, configHash: 'x' })),
   );
-  const t = rateTable(study, lines, { quick: false, results: 'r', level: 0.95, bootstrap: 200, allLosses: false });
+  const t = rateTable(study, lines, { quick: false, results: 'r', level: 0.95, bootstrap: 200, allLosses: false, checkConfig: false });
   const row = t.rows[0];
   assert.ok(row !== undefined && row.claimedSlope !== null);
   assert.ok(row.claimedSlope > -0.5 && row.claimedSlope < -0.4, String(row.claimedSlope));
@@ -68,4 +71,64 @@ test('rates CLI: missing results and bad flags exit 2 naming the problem', async
   }
   assert.match(err[0] ?? '', /results\.jsonl: expected a results file/);
   assert.match(err[2] ?? '', /--shard/);
+});
+
+// Synthetic lines for the rate-table rules: loss = C n^slope (1 + small spread).
+function synth(variant: string, ns: number[], reps: number, slope: number, extra: Partial<ResultLine> = {}): ResultLine[] {
+  return ns.flatMap((n) =>
+    Array.from({ length: reps }, (_, rep) => ({ variant, n, rep, seed: 1, loss: Math.pow(n, slope) * (1 + 0.02 * rep), losses: {}, iterations: 1, converged: true, objective: 0, restarts: 1, seconds: 0, cellSeconds: 0, configHash: 'x', ...extra })),
+  );
+}
+const grid = { ...config, n: [100, 1000, 10000], replications: 3 };
+const opts = { quick: false, results: 'r.jsonl', level: 0.95, bootstrap: 200, allLosses: false, checkConfig: false } as const;
+
+test('rates: a duplicate (variant, n, rep) is an error naming both lines; --drop-duplicates keeps the first and counts', () => {
+  const study = parseStudy(grid);
+  const lines = [...synth('mean', [100, 1000, 10000], 3, -0.5), ...synth('mean', [1000], 1, -0.5)];
+  assert.throws(() => rateTable(study, lines, opts), (e: unknown) => e instanceof InputError && e.field === 'r.jsonl:10' && /first on line 4/.test(e.message));
+  const t = rateTable(study, lines, { ...opts, dropDuplicates: true });
+  assert.equal(t.ignored.duplicates, 1);
+  assert.equal(t.used, 9);
+});
+
+test('rates: lines outside the grid or of other variants are counted, not used; no fittable row is an error', () => {
+  const study = parseStudy(grid);
+  const t = rateTable(study, [...synth('mean', [100, 1000, 10000], 3, -0.5), ...synth('mean', [555], 2, -0.5), ...synth('other', [100, 1000], 1, -0.5), ...synth('mean', [100], 1, -0.5, { rep: 7 })], opts);
+  assert.deepEqual(t.ignored, { otherVariant: 2, staleConfig: 0, outOfGrid: 3, duplicates: 0 });
+  assert.equal(t.rows[0]?.fits, 9);
+  assert.match(renderRateTable(t), /9 lines used .* 2 of variants not in the study, 3 outside/);
+  assert.throws(() => rateTable(study, synth('mean', [100], 3, -0.5), opts), (e: unknown) => e instanceof InputError && e.field === 'r.jsonl');
+  assert.throws(() => rateTable(study, [], opts), (e: unknown) => e instanceof InputError);
+});
+
+test('rates: expression claims are judged at their implied slope; a row with fits at the cap is unreliable', () => {
+  const study = parseStudy({ ...grid, claims: [
+    { variants: ['mean'], rate: 'n^(-1/2)', source: 'test' },
+    { variants: [], rate: '1/log(n)^tau', constants: { tau: 1 } },
+  ].map((c) => (c.variants.length === 0 ? { ...c, variants: ['mean'], loss: 'other' } : c)) });
+  const t = rateTable(study, synth('mean', [100, 1000, 10000], 3, -0.5), opts);
+  const row = t.rows[0];
+  assert.equal(row?.verdict, 'consistent');
+  assert.ok(Math.abs((row?.claimedSlope as number) + 0.5) < 1e-12);
+  assert.deepEqual(row?.localSlopes?.map((x) => Number(x.toFixed(12))), [-0.5, -0.5]);
+  const capped = synth('mean', [100, 1000, 10000], 3, -0.5).map((l, i) => (i === 4 ? { ...l, atCap: true, converged: false } : l));
+  const u = rateTable(study, capped, opts).rows[0];
+  assert.equal(u?.verdict, 'unreliable (cap)');
+  assert.equal(u?.slopeVerdict, 'consistent');
+  assert.ok(Math.abs((u?.perN[1]?.atCap as number) - 1 / 3) < 1e-12);
+  const other = parseStudy({ ...grid, claims: [{ variants: ['mean'], rate: 'n^(-1/2)' }, { variants: ['mean'], rate: '1/log(n)', loss: 'l2' }] });
+  const alt = rateTable(other, synth('mean', [100, 1000, 10000], 3, -0.5), opts).rows[0];
+  assert.equal(alt?.alternatives.length, 1); // both claims are about l2, the main loss
+  assert.equal(alt?.alternatives[0]?.verdict, 'faster'); // n^-1/2 data fall faster than 1/log n
+  assert.throws(() => parseStudy({ ...grid, claims: [{ variants: ['mean'], rate: 'n^(-a)' }] }), (e: unknown) => e instanceof InputError && e.field === 'claims[0].rate' && /unknown symbol "a"/.test(e.message));
+  assert.throws(() => parseStudy({ ...grid, claims: [{ variants: ['mean'], rate: 'n^(' }] }), (e: unknown) => e instanceof InputError && e.field === 'claims[0].rate');
+  assert.throws(() => parseStudy({ ...grid, claims: [{ variants: ['mean'], rate: '-n' }] }), (e: unknown) => e instanceof InputError && e.field === 'claims[0].rate');
+});
+
+test('rates: the bootstrap interval does not depend on the order of the lines', () => {
+  const study = parseStudy(grid);
+  const lines = synth('mean', [100, 1000, 10000], 3, -0.5).map((l, i) => ({ ...l, loss: l.loss * (1 + 0.1 * Math.sin(7 * i)) }));
+  const a = rateTable(study, lines, opts).rows[0];
+  const b = rateTable(study, [...lines].reverse(), opts).rows[0];
+  assert.deepEqual(a?.ci, b?.ci);
 });

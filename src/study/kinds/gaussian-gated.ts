@@ -56,17 +56,24 @@ export const gaussianGatedKind: ModelKind = {
     if (m.k < truth.k) throw new InputError(`${path}.model.k`, `at least the true number of components (${truth.k})`, String(m.k));
     const truthMeasure = gaussianGatedToMeasure(truth);
     return {
+      regime: m.k > truth.k ? 'over' : 'exact',
+      truth: truthMeasure,
+      lossNames: ['typeI', 'weights'],
+      protocol: e.protocol,
       simulate(n, rng) {
         return { samples: sampleGaussianGated(truth, n, rng), truth: truthMeasure };
       },
       fit(samples, _truth, rng) {
-        return fitEmGaussianGated({ kind: 'gaussian-gated', d: truth.d, k: m.k }, samples, {
+        const r = fitEmGaussianGated({ kind: 'gaussian-gated', d: truth.d, k: m.k }, samples, {
           rng,
           init: { kind: 'published', truth },
           protocol: e.protocol,
           tolerance: e.tolerance,
           maxIterations: e.maxIterations,
         });
+        // One EM step is the protocol, not a cap: say so, so rates does not flag it as stopped early.
+        const stopReason = e.protocol === 'as-published' ? 'fixed-steps' : r.diagnostics.converged ? 'tolerance' : 'maxIterations';
+        return { ...r, diagnostics: { ...r.diagnostics, stopReason } };
       },
       losses(fit, truthG) {
         const b = presetBreakdown('typeI', fit.measure, truthG);

@@ -5,8 +5,12 @@
  *   model: { kind: "prompt-mixture", prompt: "vpt" | "vapt" | "kv", gate: "softmax" | "gaussian",
  *            N (tokens), d (width), Lstar (true prompts), L (fitted prompts, >= Lstar),
  *            sigma (noise sd), r (VAPT MLP width), gateSd (Gaussian gate sd), truthSeed }
- *   estimator: { kind: "least-squares", initScale (c), initRate (a): start = truth expanded to L
- *            atoms (weights split evenly) + c n^(-a) N(0, I), starts, maxIterations }
+ *   estimator: { kind: "least-squares", maxIterations,
+ *            start: { protocol: "shrinking", scale (c), rate (a) }   truth expanded to L atoms + c n^(-a) N(0, I)
+ *                 | { protocol: "fixed", scale }                     truth expanded to L atoms + c N(0, I), for every n
+ *                 | { protocol: "multistart", starts, scale, from: "fixed" | "random" }   best of m starts
+ *                 | { protocol: "random" }                           the family's prior draw (sampleTheta)
+ *            Without "start", the older fields initScale, initRate, starts mean a shrinking start. }
  *
  * The truth (pretrained weights and true prompts) is drawn once from `truthSeed`, so every cell
  * of a variant estimates the same G*; the cell's seed draws the data and the start. Inputs:
@@ -21,7 +25,7 @@ import type { RegressionFamily } from '../../mixture/family.js';
 import type { MixingMeasure } from '../../mixture/measure.js';
 import { sampleResponses } from '../../mixture/sample.js';
 import { leastSquares } from '../../estimate/least-squares.js';
-import { nearInit } from '../../estimate/init.js';
+import { startPlan, type StartProtocol } from '../../estimate/init.js';
 import { promptMixture, randomTruth } from '../../mixture/prompt-mixture.js';
 import { presetBreakdown } from '../../loss/presets.js';
 import { gaussianPromptFamily } from './gaussian-prompt.js';
@@ -46,15 +50,36 @@ const modelSchema = z
   })
   .strict();
 
+const scale = finite.refine((x) => x >= 0, { error: 'a number >= 0' });
+
+/** Start protocols (src/estimate/init.ts `StartProtocol`). */
+export const startSchema = z.discriminatedUnion(
+  'protocol',
+  [
+    z.object({ protocol: z.literal('shrinking'), scale: scale.default(0.5), rate: finite.default(0.25) }).strict(),
+    z.object({ protocol: z.literal('fixed'), scale: scale.default(0.5) }).strict(),
+    z.object({ protocol: z.literal('multistart'), starts: int1.default(4), scale: scale.default(0.5), from: z.enum(['fixed', 'random'], { error: '"fixed" or "random"' }).default('fixed') }).strict(),
+    z.object({ protocol: z.literal('random') }).strict(),
+  ],
+  { error: '{ "protocol": "shrinking" | "fixed" | "multistart" | "random", ... }' },
+);
+
 const estimatorSchema = z
   .object({
     kind: z.literal('least-squares').default('least-squares'),
-    initScale: finite.refine((x) => x >= 0, { error: 'a number >= 0' }).default(0.5),
+    start: startSchema.optional(),
+    initScale: scale.default(0.5),
     initRate: finite.default(0.25),
     starts: int1.default(1),
     maxIterations: int1.default(200),
   })
   .strict();
+
+/** The start protocol of an estimator block: its "start", or the older shrinking fields. */
+export function startProtocolOf(e: z.infer<typeof estimatorSchema>): StartProtocol {
+  if (e.start !== undefined) return e.start;
+  return e.starts > 1 ? { protocol: 'multistart', starts: e.starts, scale: e.initScale, from: 'fixed' } : { protocol: 'shrinking', scale: e.initScale, rate: e.initRate };
+}
 
 type Model = z.infer<typeof modelSchema>;
 
@@ -101,13 +126,19 @@ export const promptMixtureKind: ModelKind = {
     const theta = trueFamily.fromMeasure(built.truth);
     const family = built.family(m.L);
     const lm = leastSquares({ maxIterations: e.maxIterations });
+    const start = startProtocolOf(e);
+    if (e.start === undefined && e.starts > 1 && e.initRate !== 0) throw new InputError(`${path}.estimator.starts`, 'a "start" block: several starts with a shrinking scale mix two protocols; say { "protocol": "multistart", ... }', String(e.starts));
     return {
+      regime: m.L > m.Lstar ? 'over' : 'exact',
+      truth: built.truth,
+      lossNames: ['D1', 'weights', 'params'],
+      protocol: start.protocol,
       simulate(n, rng) {
         const X = randn(rng, n * trueFamily.inputDim); // N(0, 1) token entries, as the family's own sampler
         return { samples: sampleResponses(trueFamily, theta, X, m.sigma, rng), truth: built.truth };
       },
       fit(samples, truth, rng) {
-        return lm.fit(family, samples, { rng, init: nearInit(truth, samples.n, e.initScale, e.initRate), starts: e.starts });
+        return lm.fit(family, samples, { rng, ...startPlan(start, truth, samples.n) });
       },
       losses(fit, truth) {
         const b = presetBreakdown('D1', fit.measure, truth);
