@@ -23,13 +23,18 @@ Options:
   --workers W    worker threads (default: all cores, os.availableParallelism()); 0 = in this thread
   --shard i/N    run only shard i of N (cells whose canonical index is i-1 mod N) and write
                  results.shard-i-of-N.jsonl; combine the shards with \`prompt-experts merge\`
-  --variant V    run only variant V (repeatable)
+  --variant V    run only variant V (repeatable; with "protocols", "<variant> [<protocol>]")
+  --max-n N      run only the cells with n <= N (the rest stay to do: a compute cut you can resume)
   --limit K      stop after K new cells
   --quiet        no progress output
 
 Results line (one per fit):
   {"variant","n","rep","seed","loss","losses":{...},"iterations","converged","objective",
-   "restarts","seconds","cellSeconds","configHash","estimate":[{"weight","params":{...}}]}
+   "restarts","seconds","cellSeconds","configHash","estimate":[{"weight","params":{...}}],
+   "protocol","stopReason","atCap","starts":[...],"atoms":[{"cell","weight","distance","blocks"}],
+   "cells":[{"trueIndex","size","weightSum","trueWeight"}],"switchedOff","escaped"}
+  (the last group for mixture kinds; the true measures go once to truth.json; docs/theory.md
+  explains the per-atom losses and the start protocols)
 
 Model kinds:
 ${listKinds()
@@ -40,7 +45,7 @@ ${listKinds()
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, variant: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, 'max-n': { type: 'string' }, variant: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
       'simulate',
     );
     const path = positionals[0];
@@ -51,6 +56,7 @@ ${listKinds()
       workers: values.workers === undefined ? undefined : intFlag(values.workers as string, 'workers', 0, 0),
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       limit: values.limit === undefined ? undefined : intFlag(values.limit as string, 'limit', 0, 1),
+      maxN: values['max-n'] === undefined ? undefined : intFlag(values['max-n'] as string, 'max-n', 0, 2),
       quiet: values.quiet === true,
       variants: values.variant === undefined ? undefined : (values.variant as string[]),
     });

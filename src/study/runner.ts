@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly limit?: number;
   /** Run only these variants (by name). */
   readonly variants?: ReadonlyArray<string>;
+  /** Run only the cells with n <= maxN. */
+  readonly maxN?: number;
 }
 
 export interface RunSummary {
@@ -315,7 +317,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
     for (const name of opts.variants) if (!names.has(name)) throw new InputError('--variant', `one of ${[...names].map((x) => JSON.stringify(x)).join(', ')}`, JSON.stringify(name));
   }
   const only = opts.variants === undefined ? undefined : new Set(opts.variants);
-  let todo = executionOrder(mine.filter((c) => !done.has(cellKey(c)) && (only === undefined || only.has(c.variant))));
+  let todo = executionOrder(mine.filter((c) => !done.has(cellKey(c)) && (only === undefined || only.has(c.variant)) && (opts.maxN === undefined || c.n <= opts.maxN)));
   if (opts.limit !== undefined) todo = todo.slice(0, opts.limit);
   const skipped = mine.length - mine.filter((c) => !done.has(cellKey(c))).length;
 

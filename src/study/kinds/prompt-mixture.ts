@@ -4,7 +4,8 @@
  *
  *   model: { kind: "prompt-mixture", prompt: "vpt" | "vapt" | "kv", gate: "softmax" | "gaussian",
  *            N (tokens), d (width), Lstar (true prompts), L (fitted prompts, >= Lstar),
- *            sigma (noise sd), r (VAPT MLP width), gateSd (Gaussian gate sd), truthSeed }
+ *            sigma (noise sd), r (VAPT MLP width), gateSd (Gaussian gate sd), truthSeed,
+ *            weightFloor (softmax: fitted weights exp(b_j) kept above it, the merging regime) }
  *   estimator: { kind: "least-squares", maxIterations,
  *            start: { protocol: "shrinking", scale (c), rate (a) }   truth expanded to L atoms + c n^(-a) N(0, I)
  *                 | { protocol: "fixed", scale }                     truth expanded to L atoms + c N(0, I), for every n
@@ -29,6 +30,7 @@ import { startPlan, type StartProtocol } from '../../estimate/init.js';
 import { promptMixture, randomTruth } from '../../mixture/prompt-mixture.js';
 import { presetBreakdown } from '../../loss/presets.js';
 import { gaussianPromptFamily } from './gaussian-prompt.js';
+import { withWeightFloor, type BiasedAtomFamily } from '../../mixture/weight-floor.js';
 import type { CellModel, ModelKind } from '../registry.js';
 
 const int1 = z.number().int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
@@ -47,6 +49,8 @@ const modelSchema = z
     r: int1.default(4),
     gateSd: pos.default(0.5),
     truthSeed: z.number().int().min(0).default(1),
+    /** Softmax gates: every fitted atom keeps a weight exp(b_j) >= weightFloor (src/mixture/weight-floor.ts). */
+    weightFloor: pos.optional(),
   })
   .strict();
 
@@ -124,7 +128,8 @@ export const promptMixtureKind: ModelKind = {
     const built = m.gate === 'gaussian' ? buildGaussian(m) : buildSoftmax(m, path);
     const trueFamily = built.family(m.Lstar);
     const theta = trueFamily.fromMeasure(built.truth);
-    const family = built.family(m.L);
+    if (m.weightFloor !== undefined && m.gate !== 'softmax') throw new InputError(`${path}.model.weightFloor`, 'no weightFloor with gate "gaussian" (softmax gates only)', String(m.weightFloor));
+    const family = m.weightFloor === undefined ? built.family(m.L) : withWeightFloor(built.family(m.L) as BiasedAtomFamily, m.weightFloor);
     const lm = leastSquares({ maxIterations: e.maxIterations });
     const start = startProtocolOf(e);
     if (e.start === undefined && e.starts > 1 && e.initRate !== 0) throw new InputError(`${path}.estimator.starts`, 'a "start" block: several starts with a shrinking scale mix two protocols; say { "protocol": "multistart", ... }', String(e.starts));
