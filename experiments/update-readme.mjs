@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Renders each study's rate table (`prompt-experts rates <study> --markdown --all-losses`) into
-// experiments/README.md between the markers <!-- rates:STUDY --> and <!-- /rates:STUDY -->, so
+// Renders each study's rate table (`prompt-experts rates <study> --markdown [flags]`) into
+// experiments/README.md between the markers <!-- rates:STUDY [flags] --> and <!-- /rates:STUDY [flags] -->, so
 // no number produced by the code is typed by hand. Run after `npm run build`:
 //   node experiments/update-readme.mjs
 import { execFileSync } from 'node:child_process';
@@ -11,13 +11,20 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const readme = `${here}README.md`;
 const bin = fileURLToPath(new URL('../bin/prompt-experts.js', import.meta.url));
 let text = readFileSync(readme, 'utf8');
-for (const study of ['vpt-vs-vapt', 'gaussian-gated-repro']) {
-  const args = [bin, 'rates', `${here}${study}`, '--markdown'];
-  if (study === 'gaussian-gated-repro') args.push('--all-losses');
+// Each marker names a study and, optionally, the rates flags of its table: <!-- rates:STUDY -->
+// (the main loss), <!-- rates:STUDY --all-losses -->, <!-- rates:STUDY --loss atoms-multi --per-n -->.
+const markers = [...text.matchAll(/<!-- rates:([^ >]+)((?: --?[a-z-]+(?: "[^"]*"| [a-zA-Z0-9-]+)?)*) -->/g)];
+if (markers.length === 0) throw new Error('README.md: no rates markers');
+for (const [, study, flags] of markers) {
+  const extra = [...flags.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  const args = [bin, 'rates', `${here}${study}`, '--markdown', ...extra];
   const table = execFileSync(process.execPath, args, { encoding: 'utf8' }).trimEnd();
-  const re = new RegExp(`(<!-- rates:${study} -->)[\\s\\S]*?(<!-- /rates:${study} -->)`);
-  if (!re.test(text)) throw new Error(`README.md: no markers for ${study}`);
-  text = text.replace(re, (_m, open, close) => `${open}\n${table}\n${close}`);
+  const open = `<!-- rates:${study}${flags} -->`;
+  const close = `<!-- /rates:${study}${flags} -->`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(close, start);
+  if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
+  text = `${text.slice(0, start + open.length)}\n${table.replaceAll(here, 'experiments/')}\n${text.slice(end)}`;
 }
 writeFileSync(readme, text);
 process.stdout.write(`updated ${readme}\n`);

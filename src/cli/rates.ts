@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { type Command, intFlag, parseFlags } from './command.js';
-import { renderRateMarkdown, renderRateTable, studyRateTable } from '../study/rates-table.js';
+import { renderPerNMarkdown, renderRateMarkdown, renderRateTable, studyRateTable } from '../study/rates-table.js';
 
 export const ratesCommand: Command = {
   name: 'rates',
@@ -30,6 +30,10 @@ Options:
   --json             the table as JSON (format in src/study/rates-table.ts; read by src/figures)
   --markdown         the table as Markdown (experiments/README.md)
   --all-losses       a row for every loss in the results, not only the study's main loss
+  --loss NAME        rows for this loss only (repeatable), e.g. --loss atoms-multi
+  --variant V        rows for this variant only (repeatable; a base name covers every protocol)
+  --per-n            with --markdown: the per-n table (median [IQR], shares at cap / switched
+                     off / escaped) of each row instead of the slope table
   --level P          confidence level in (0, 1) (default 0.95)
   --bootstrap B      bootstrap resamples (default 2000)
   --drop-duplicates  keep the first of duplicate (variant, n, rep) lines and count the rest
@@ -37,7 +41,7 @@ Options:
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
+      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, loss: { type: 'string', multiple: true }, variant: { type: 'string', multiple: true }, 'per-n': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
       'rates',
     );
     const dir = positionals[0];
@@ -47,8 +51,8 @@ Options:
     const level = values.level === undefined ? 0.95 : Number(values.level);
     if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
     const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0);
-    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true });
-    const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? renderRateMarkdown(table) : renderRateTable(table);
+    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true, ...(values.loss === undefined ? {} : { losses: values.loss as string[] }), ...(values.variant === undefined ? {} : { variants: values.variant as string[] }) });
+    const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? (values['per-n'] === true ? renderPerNMarkdown(table) : renderRateMarkdown(table)) : renderRateTable(table);
     process.stdout.write(`${out}\n`);
     return 0;
   },

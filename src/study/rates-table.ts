@@ -124,6 +124,10 @@ export interface RateTableOptions {
   readonly level: number;
   readonly bootstrap: number;
   readonly allLosses: boolean;
+  /** Only these losses (overrides allLosses). */
+  readonly losses?: ReadonlyArray<string>;
+  /** Rows only for these variants (full names, or base names covering every protocol). */
+  readonly variants?: ReadonlyArray<string>;
   /** Keep the first of duplicate (variant, n, rep) lines instead of refusing the file. */
   readonly dropDuplicates?: boolean;
   /** Check config hashes against the plan (default true). */
@@ -186,9 +190,11 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
   const claims: JudgedClaim[] = (study.claims ?? []).map((cfg) => ({ cfg, compiled: cfg.slope === undefined && cfg.form === undefined ? compileRate(cfg.rate, cfg.constants ?? {}) : null }));
   const rows: RateRow[] = [];
   for (const v of plan.variants) {
+    if (opts.variants !== undefined && !opts.variants.includes(v.name) && !opts.variants.includes(v.base)) continue;
     const mine = selected.lines.filter((l) => l.variant === v.name);
     if (mine.length === 0) continue;
-    const lossNames = opts.allLosses ? [...new Set(mine.flatMap((l) => Object.keys(l.losses ?? { [study.loss]: l.loss })))] : [study.loss];
+    const present = [...new Set(mine.flatMap((l) => Object.keys(l.losses ?? { [study.loss]: l.loss })))];
+    const lossNames = opts.losses !== undefined ? present.filter((x) => opts.losses?.includes(x)) : opts.allLosses ? present : [study.loss];
     lossNames.sort((a, b) => (a === study.loss ? -1 : b === study.loss ? 1 : a.localeCompare(b)));
     const flags = mine.map((l) => flagsOf(l, health));
     for (const loss of lossNames) {
@@ -392,12 +398,11 @@ export function renderRateMarkdown(t: RateTable): string {
   return out.join('\n');
 }
 
-/** Per-n Markdown table of one loss: median [IQR] per variant and n, with the health shares. */
-export function renderPerNMarkdown(t: RateTable, loss: string): string {
-  const rows = t.rows.filter((r) => r.loss === loss);
-  const out = [`| variant | n | fits | median [IQR] | at cap | switched off | escaped |`, '|---|---|---|---|---|---|---|'];
-  for (const r of rows)
-    for (const p of r.perN) out.push(`| ${r.variant} | ${p.n} | ${p.count} | ${p.median.toPrecision(3)} [${p.q1.toPrecision(3)}, ${p.q3.toPrecision(3)}] | ${pctOf(p.atCap)} | ${pctOf(p.switchedOff)} | ${pctOf(p.escaped)} |`);
+/** Per-n Markdown table of every row: median [IQR] per n, with the health shares. */
+export function renderPerNMarkdown(t: RateTable): string {
+  const out = [`| variant | loss | n | fits | median [IQR] | at cap | switched off | escaped |`, '|---|---|---|---|---|---|---|---|'];
+  for (const r of t.rows)
+    for (const p of r.perN) out.push(`| ${r.variant} | ${r.loss} | ${p.n} | ${p.count} | ${p.median.toPrecision(3)} [${p.q1.toPrecision(3)}, ${p.q3.toPrecision(3)}] | ${pctOf(p.atCap)} | ${pctOf(p.switchedOff)} | ${pctOf(p.escaped)} |`);
   return out.join('\n');
 }
 
@@ -407,7 +412,7 @@ export function renderPerNMarkdown(t: RateTable, loss: string): string {
  */
 export function studyRateTable(
   dir: string,
-  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; dropDuplicates?: boolean } = {},
+  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; losses?: ReadonlyArray<string>; variants?: ReadonlyArray<string>; dropDuplicates?: boolean } = {},
 ): RateTable & { lines: ResultLine[]; config: StudyConfig } {
   const study = loadStudy(join(dir, 'study.json'));
   const quick = opts.quick === true;
@@ -417,6 +422,6 @@ export function studyRateTable(
   checkClaimRegimes(study, plan.variants);
   const lineNumbers: number[] = [];
   const lines = readResults(path, false, lineNumbers);
-  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
+  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
   return { ...table, lines: selectLines(plan, lines, { results: path, dropDuplicates: true }).lines, config: study };
 }
