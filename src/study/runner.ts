@@ -201,7 +201,8 @@ interface Session {
   host: string;
   cpu: string;
   versions: Record<string, string>;
-  cells: { total: number; skipped: number; ran: number; failed: number };
+  /** total: cells of the grid (this shard's); skipped: already in the results; todo: this session's after --variant / --max-n / --limit; ran, failed: of those. */
+  cells: { total: number; skipped: number; todo: number; ran: number; failed: number };
   seconds: number | null;
 }
 
@@ -330,7 +331,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
     host: hostname(),
     cpu: `${cpus()[0]?.model ?? 'unknown'} x ${availableParallelism()}`,
     versions: versions(),
-    cells: { total: mine.length, skipped, ran: 0, failed: 0 },
+    cells: { total: mine.length, skipped, todo: todo.length, ran: 0, failed: 0 },
     seconds: null,
   };
   writeRun(runPath, plan, opts.shard, session);
