@@ -5,7 +5,9 @@
  * The normal equations are accumulated in one pass over the samples into Float64Arrays (J^T J
  * upper triangle and J^T r; Jacobian rows are gathered into a transposed block of `blockRows`
  * rows and folded in with register-blocked dot products, no allocation per sample) and solved through
- * ml-matrix (Cholesky, LU fallback; src/linalg/solve.ts).
+ * ml-matrix (Cholesky, LU fallback; src/linalg/solve.ts). A family with `prepare` is evaluated
+ * through its prepared form (theta-free products computed once per run, `bind` once per pass),
+ * which writes each sample's q Jacobian rows straight into the block (blocks of whole samples).
  * Damping (Nielsen): accept when the gain ratio rho = actual / predicted reduction > 0, then
  * lambda *= max(1/3, 1 - (2 rho - 1)^3); otherwise lambda *= nu, nu *= 2.
  * Stops (converged) when the relative objective change and the predicted relative change are
@@ -14,7 +16,7 @@
  * The reported objective is the mean squared residual sum ||r||^2 / (n q).
  */
 import { InputError } from '../util/errors.js';
-import type { RegressionFamily, Samples } from '../mixture/family.js';
+import type { PreparedFamily, RegressionFamily, Samples } from '../mixture/family.js';
 import { solveSymmetric } from '../linalg/solve.js';
 import type { Estimator, FitDiagnostics, FitOptions, FitResult, StartRecord } from './estimator.js';
 import { initialTheta, type InitCapable } from './init.js';
@@ -123,7 +125,18 @@ class NormalEquations {
   private readonly jac: Float64Array; // q x P
   private readonly out: Float64Array;
   private readonly x: Float64Array;
+  /** Rows per block (the JT stride): blockRows, or for the prepared path whole samples of q rows. */
   private readonly B: number;
+  private readonly prepared: PreparedFamily | undefined;
+  private readonly q: number;
+  /** Dense columns (ascending) and the first columns of the identity blocks (prepared path). */
+  private readonly cols: Int32Array;
+  private readonly ids: Int32Array;
+  /** Identity blocks: per-sample scalars of a block, and the pass accumulators (nb x nb, dense x nb x q, nb x q). */
+  private readonly idS: Float64Array;
+  private readonly idVV: Float64Array;
+  private readonly idDV: Float64Array;
+  private readonly idG: Float64Array;
   private fill = 0;
   flops = 0;
 
@@ -133,16 +146,35 @@ class NormalEquations {
     blockRows: number,
   ) {
     const P = family.nParams;
+    const q = family.outputDim;
     this.P = P;
-    this.B = blockRows;
+    this.prepared = family.prepare?.(samples);
+    this.q = q;
+    this.B = this.prepared === undefined ? blockRows : q * Math.max(1, Math.floor(blockRows / q));
+    const ids = Int32Array.from(this.prepared?.identityBlocks ?? []);
+    const isId = new Uint8Array(P);
+    for (const o of ids) {
+      if (!Number.isInteger(o) || o < 0 || o + q > P) throw new InputError('identityBlocks', `column offsets in [0, ${P - q}]`, String(o));
+      for (let r = 0; r < q; r++) {
+        if (isId[o + r] === 1) throw new InputError('identityBlocks', 'disjoint blocks of q columns', String(o));
+        isId[o + r] = 1;
+      }
+    }
+    this.ids = ids;
+    this.cols = Int32Array.from({ length: P }, (_, k) => k).filter((k) => isId[k] === 0);
+    const nb = ids.length;
+    this.idS = new Float64Array(nb * Math.ceil(this.B / q));
+    this.idVV = new Float64Array(nb * nb);
+    this.idDV = new Float64Array(this.cols.length * nb * q);
+    this.idG = new Float64Array(nb * q);
     this.A = new Float64Array(P * P);
     this.g = new Float64Array(P);
     this.At = new Float64Array(P * P);
     this.gt = new Float64Array(P);
     this.Acc = this.A;
     this.gAcc = this.g;
-    this.JT = new Float64Array(P * blockRows);
-    this.rb = new Float64Array(blockRows);
+    this.JT = new Float64Array(P * this.B);
+    this.rb = new Float64Array(this.B);
     this.jac = new Float64Array(family.outputDim * P);
     this.out = new Float64Array(family.outputDim);
     this.x = new Float64Array(family.inputDim);
@@ -150,6 +182,7 @@ class NormalEquations {
 
   /** 1/2 ||r||^2 at theta (f only). */
   value(theta: Float64Array): number {
+    if (this.prepared !== undefined) return this.preparedValue(this.prepared, theta);
     const { family, samples, x, out } = this;
     const D = family.inputDim;
     const q = family.outputDim;
@@ -176,18 +209,71 @@ class NormalEquations {
 
   /** J^T J and J^T r at theta, into A and g (or the trial buffers); returns 1/2 ||r||^2. */
   pass(theta: Float64Array, trial = false): number {
-    const { family, samples, x, out, jac, JT, rb, B, P } = this;
     const A = trial ? this.At : this.A;
     const g = trial ? this.gt : this.g;
     this.Acc = A;
     this.gAcc = g;
+    A.fill(0);
+    g.fill(0);
+    this.fill = 0;
+    const s = this.prepared === undefined ? this.plainRows(theta) : this.preparedRows(this.prepared, theta);
+    if (this.fill > 0) this.flush();
+    if (this.ids.length > 0) this.finishIdentity(A, g);
+    const P = this.P;
+    for (let a = 0; a < P; a++) for (let b = a + 1; b < P; b++) A[b * P + a] = A[a * P + b] as number;
+    return 0.5 * s;
+  }
+
+  /** 1/2 ||r||^2 through the prepared family, a block of samples at a time. */
+  private preparedValue(pf: PreparedFamily, theta: Float64Array): number {
+    const { samples, rb, B } = this;
+    const q = this.q;
+    const Y = samples.Y;
+    const T = B / q;
+    pf.bind(theta);
+    let s = 0;
+    for (let i0 = 0; i0 < samples.n; i0 += T) {
+      const m = Math.min(T, samples.n - i0) * q;
+      pf.predictRows(i0, m / q, rb);
+      const yo = i0 * q;
+      for (let k = 0; k < m; k++) {
+        const e = (rb[k] as number) - (Y[yo + k] as number);
+        s += e * e;
+      }
+    }
+    return 0.5 * s;
+  }
+
+  /** Fold every sample's rows into the accumulators, the prepared family writing each block of J^T in place; returns ||r||^2. */
+  private preparedRows(pf: PreparedFamily, theta: Float64Array): number {
+    const { samples, JT, rb, B } = this;
+    const q = this.q;
+    const Y = samples.Y;
+    const T = B / q;
+    pf.bind(theta);
+    let s = 0;
+    for (let i0 = 0; i0 < samples.n; i0 += T) {
+      const m = Math.min(T, samples.n - i0) * q;
+      pf.jacobianRows(i0, m / q, rb, JT, B);
+      const yo = i0 * q;
+      for (let k = 0; k < m; k++) {
+        const e = (rb[k] as number) - (Y[yo + k] as number);
+        s += e * e;
+        rb[k] = e;
+      }
+      this.fill = m;
+      this.flush();
+    }
+    return s;
+  }
+
+  /** Fold every sample's rows into the accumulators through `family.jacobian`, gathered row by row; returns ||r||^2. */
+  private plainRows(theta: Float64Array): number {
+    const { family, samples, x, out, jac, JT, rb, B, P } = this;
     const D = family.inputDim;
     const q = family.outputDim;
     const X = samples.X;
     const Y = samples.Y;
-    A.fill(0);
-    g.fill(0);
-    this.fill = 0;
     let s = 0;
     for (let i = 0; i < samples.n; i++) {
       const xi = i * D;
@@ -204,36 +290,47 @@ class NormalEquations {
         if (this.fill === B) this.flush();
       }
     }
-    if (this.fill > 0) this.flush();
-    for (let a = 0; a < P; a++) for (let b = a + 1; b < P; b++) A[b * P + a] = A[a * P + b] as number;
-    return 0.5 * s;
+    return s;
   }
 
   /**
-   * Fold the gathered block into A (upper triangle) and g: register-blocked 2 x 4 over (a, b)
-   * columns, so each pass over the block does eight multiply-adds per six loads.
+   * Fold the gathered block into A (upper triangle) and g over the dense columns `cols`
+   * (ascending; all columns on the plain path): register-blocked 2 x 4 over (a, b) columns, so
+   * each pass over the block does eight multiply-adds per six loads. Identity blocks (columns
+   * o + r with J[r', o + r] = s_l delta_{r r'}, one scalar s_l per sample) are folded in by
+   * `flushIdentity`.
    */
   private flush(): void {
-    const { JT, rb, B, P } = this;
+    const { JT, rb, B, P, cols } = this;
     const A = this.Acc;
     const g = this.gAcc;
     const m = this.fill;
-    for (let a = 0; a < P; a++) {
-      const ao = a * B;
+    const Pd = cols.length;
+    for (let a = 0; a < Pd; a++) {
+      const ca = cols[a] as number;
+      const ao = ca * B;
       let t = 0;
       for (let k = 0; k < m; k++) t += (JT[ao + k] as number) * (rb[k] as number);
-      g[a] = (g[a] as number) + t;
+      g[ca] = (g[ca] as number) + t;
     }
     let a = 0;
-    for (; a + 1 < P; a += 2) {
-      const a0 = a * B;
-      const a1 = a0 + B;
+    for (; a + 1 < Pd; a += 2) {
+      const ca0 = cols[a] as number;
+      const ca1 = cols[a + 1] as number;
+      const a0 = ca0 * B;
+      const a1 = ca1 * B;
+      const r0 = ca0 * P;
+      const r1 = ca1 * P;
       let b = a;
-      for (; b + 3 < P; b += 4) {
-        const b0 = b * B;
-        const b1 = b0 + B;
-        const b2 = b1 + B;
-        const b3 = b2 + B;
+      for (; b + 3 < Pd; b += 4) {
+        const cb0 = cols[b] as number;
+        const cb1 = cols[b + 1] as number;
+        const cb2 = cols[b + 2] as number;
+        const cb3 = cols[b + 3] as number;
+        const b0 = cb0 * B;
+        const b1 = cb1 * B;
+        const b2 = cb2 * B;
+        const b3 = cb3 * B;
         let s00 = 0;
         let s01 = 0;
         let s02 = 0;
@@ -258,20 +355,20 @@ class NormalEquations {
           s12 += x1 * y2;
           s13 += x1 * y3;
         }
-        const r0 = a * P + b;
-        const r1 = r0 + P;
-        A[r0] = (A[r0] as number) + s00;
-        A[r0 + 1] = (A[r0 + 1] as number) + s01;
-        A[r0 + 2] = (A[r0 + 2] as number) + s02;
-        A[r0 + 3] = (A[r0 + 3] as number) + s03;
-        if (b > a) A[r1] = (A[r1] as number) + s10;
-        A[r1 + 1] = (A[r1 + 1] as number) + s11;
-        A[r1 + 2] = (A[r1 + 2] as number) + s12;
-        A[r1 + 3] = (A[r1 + 3] as number) + s13;
+        A[r0 + cb0] = (A[r0 + cb0] as number) + s00;
+        A[r0 + cb1] = (A[r0 + cb1] as number) + s01;
+        A[r0 + cb2] = (A[r0 + cb2] as number) + s02;
+        A[r0 + cb3] = (A[r0 + cb3] as number) + s03;
+        if (b > a) A[r1 + cb0] = (A[r1 + cb0] as number) + s10;
+        A[r1 + cb1] = (A[r1 + cb1] as number) + s11;
+        A[r1 + cb2] = (A[r1 + cb2] as number) + s12;
+        A[r1 + cb3] = (A[r1 + cb3] as number) + s13;
       }
-      for (; b + 1 < P; b += 2) {
-        const b0 = b * B;
-        const b1 = b0 + B;
+      for (; b + 1 < Pd; b += 2) {
+        const cb0 = cols[b] as number;
+        const cb1 = cols[b + 1] as number;
+        const b0 = cb0 * B;
+        const b1 = cb1 * B;
         let s00 = 0;
         let s01 = 0;
         let s10 = 0;
@@ -286,15 +383,14 @@ class NormalEquations {
           s10 += x1 * y0;
           s11 += x1 * y1;
         }
-        const r0 = a * P + b;
-        const r1 = r0 + P;
-        A[r0] = (A[r0] as number) + s00;
-        A[r0 + 1] = (A[r0 + 1] as number) + s01;
-        if (b > a) A[r1] = (A[r1] as number) + s10;
-        A[r1 + 1] = (A[r1 + 1] as number) + s11;
+        A[r0 + cb0] = (A[r0 + cb0] as number) + s00;
+        A[r0 + cb1] = (A[r0 + cb1] as number) + s01;
+        if (b > a) A[r1 + cb0] = (A[r1 + cb0] as number) + s10;
+        A[r1 + cb1] = (A[r1 + cb1] as number) + s11;
       }
-      if (b < P) {
-        const b0 = b * B;
+      if (b < Pd) {
+        const cb = cols[b] as number;
+        const b0 = cb * B;
         let s0 = 0;
         let s1 = 0;
         for (let k = 0; k < m; k++) {
@@ -302,18 +398,108 @@ class NormalEquations {
           s0 += (JT[a0 + k] as number) * y;
           s1 += (JT[a1 + k] as number) * y;
         }
-        A[a * P + b] = (A[a * P + b] as number) + s0;
-        A[(a + 1) * P + b] = (A[(a + 1) * P + b] as number) + s1;
+        A[r0 + cb] = (A[r0 + cb] as number) + s0;
+        A[r1 + cb] = (A[r1 + cb] as number) + s1;
       }
     }
-    if (a < P) {
-      const a0 = a * B;
+    if (a < Pd) {
+      const ca = cols[a] as number;
+      const a0 = ca * B;
       let s0 = 0;
       for (let k = 0; k < m; k++) s0 += (JT[a0 + k] as number) * (JT[a0 + k] as number);
-      A[a * P + a] = (A[a * P + a] as number) + s0;
+      A[ca * P + ca] = (A[ca * P + ca] as number) + s0;
     }
-    this.flops += 2 * m * (P + (P * (P + 1)) / 2);
+    this.flops += 2 * m * (Pd + (Pd * (Pd + 1)) / 2);
+    if (this.ids.length > 0) this.flushIdentity();
     this.fill = 0;
+  }
+
+  /**
+   * Identity blocks of the block's samples (whole samples of q rows, prepared path):
+   *   A[o_l + r, o_l' + r] += sum_t s_l s_l',  A[c, o_l + r] += sum_t J[t q + r, c] s_l,
+   *   g[o_l + r] += sum_t s_l res[t q + r],    s_l(t) = J[t q, o_l],
+   * into the compact accumulators that `finishIdentity` scatters into A and g.
+   */
+  private flushIdentity(): void {
+    const { JT, rb, B, cols, ids, q, idS, idVV, idDV, idG } = this;
+    const m = this.fill;
+    const T = m / q;
+    const nb = ids.length;
+    const Pd = cols.length;
+    for (let l = 0; l < nb; l++) {
+      const lo = (ids[l] as number) * B;
+      for (let t = 0; t < T; t++) idS[l * T + t] = JT[lo + t * q] as number;
+    }
+    for (let l = 0; l < nb; l++) {
+      for (let l2 = l; l2 < nb; l2++) {
+        let s = 0;
+        for (let t = 0; t < T; t++) s += (idS[l * T + t] as number) * (idS[l2 * T + t] as number);
+        idVV[l * nb + l2] = (idVV[l * nb + l2] as number) + s;
+      }
+      for (let r = 0; r < q; r++) {
+        let s = 0;
+        for (let t = 0; t < T; t++) s += (idS[l * T + t] as number) * (rb[t * q + r] as number);
+        idG[l * q + r] = (idG[l * q + r] as number) + s;
+      }
+    }
+    for (let a = 0; a < Pd; a++) {
+      const ao = (cols[a] as number) * B;
+      for (let l = 0; l < nb; l++) {
+        const o = (a * nb + l) * q;
+        const so = l * T;
+        let r = 0;
+        for (; r + 3 < q; r += 4) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < T; t++) {
+            const sv = idS[so + t] as number;
+            const jo = ao + t * q + r;
+            s0 += (JT[jo] as number) * sv;
+            s1 += (JT[jo + 1] as number) * sv;
+            s2 += (JT[jo + 2] as number) * sv;
+            s3 += (JT[jo + 3] as number) * sv;
+          }
+          idDV[o + r] = (idDV[o + r] as number) + s0;
+          idDV[o + r + 1] = (idDV[o + r + 1] as number) + s1;
+          idDV[o + r + 2] = (idDV[o + r + 2] as number) + s2;
+          idDV[o + r + 3] = (idDV[o + r + 3] as number) + s3;
+        }
+        for (; r < q; r++) {
+          let s0 = 0;
+          for (let t = 0; t < T; t++) s0 += (JT[ao + t * q + r] as number) * (idS[so + t] as number);
+          idDV[o + r] = (idDV[o + r] as number) + s0;
+        }
+      }
+    }
+    this.flops += 2 * T * ((nb * (nb + 1)) / 2 + nb * q + Pd * nb * q);
+  }
+
+  /** Scatter the identity blocks' accumulators into A (upper triangle) and g, and clear them. */
+  private finishIdentity(A: Float64Array, g: Float64Array): void {
+    const { P, cols, ids, q, idVV, idDV, idG } = this;
+    const nb = ids.length;
+    for (let l = 0; l < nb; l++) {
+      const ol = ids[l] as number;
+      for (let r = 0; r < q; r++) g[ol + r] = idG[l * q + r] as number;
+      for (let l2 = l; l2 < nb; l2++) {
+        const ol2 = ids[l2] as number;
+        for (let r = 0; r < q; r++) A[(ol + r) * P + ol2 + r] = idVV[l * nb + l2] as number;
+      }
+      for (let a = 0; a < cols.length; a++) {
+        const c = cols[a] as number;
+        for (let r = 0; r < q; r++) {
+          const v = idDV[(a * nb + l) * q + r] as number;
+          const col = ol + r;
+          if (c < col) A[c * P + col] = v;
+          else A[col * P + c] = v;
+        }
+      }
+    }
+    idVV.fill(0);
+    idDV.fill(0);
+    idG.fill(0);
   }
 }
 

@@ -36,6 +36,21 @@
  *   kv    d f / d k_j = g_j (nu_j - f) q^T / sqrt(dk),    d f / d v_j = g_j I
  *   vapt  d f / d alpha_jk = g_j [ (nu_j - f) a^T M_j C_k + W_V^T M_j C_k ],
  *         M_j = [residual] I + W2 D_j W1,  D_j = diag(1[W1 G_j > 0]),  C_k = row k of conv(LN(X)).
+ *
+ * `prepare(samples)` (the least-squares fast path) computes the theta-free part once per fit:
+ * per sample the token experts' aggregate m0 = log sum_i exp(q . kappa_i / sqrt(dk)) and
+ * nu0 = sum_i softmax_i nu_i (i < N), and the query/convolution products the prompt scores need
+ *   vpt a;  kv w = q / sqrt(dk);  vapt Ca_k = a . C_k, CW1_k = W1 C_k, CWV_k = W_V^T C_k, w2a = W2^T a,
+ * so that each evaluation is left with the L prompt experts only:
+ *   f = (e^{m0} nu0 + sum_j e^{s_j} nu_j) / (e^{m0} + sum_j e^{s_j})
+ *   vpt  s_j = b_j + a . p_j,  nu_j = W_V^T p_j (once per theta);   kv  s_j = b_j + w . k_j,  nu_j = v_j
+ *   vapt h_j = alpha_j CW1 (= W1 G_j),  s_j = b_j + [res] alpha_j . Ca + w2a . relu(h_j),
+ *        nu_j = [res] alpha_j CWV + B relu(h_j)   (B = W_V^T W2)
+ *        a^T M_j C_k = [res] Ca_k + CW1_k . (D_j w2a),  W_V^T M_j C_k = [res] CWV_k + (B D_j) CW1_k,
+ *        so d f / d alpha_jk = [res] (u_j Ca_k + g_j CWV_k) + Q_j CW1_k,  Q_j = (u_j w2a^T + g_j B) D_j,
+ *        u_j = g_j (nu_j - f)
+ * and scores, gates, output and every atom's Jacobian columns come out of one pass per sample.
+ * Memory: n (1 + dv + {vpt d | kv dk | vapt H'W'(1 + r + dv) + r}) floats.
  */
 import { z } from 'zod';
 import { type Mat, softmaxInto } from '../linalg/mat.js';
@@ -47,7 +62,7 @@ import type { HeadPrompt } from '../prompts/head-prompt.js';
 import { InputError } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { parseInput } from '../prompts/validate.js';
-import type { RegressionFamily } from './family.js';
+import type { PreparedFamily, RegressionFamily, Samples } from './family.js';
 import type { Atom, MixingMeasure } from './measure.js';
 
 export type PromptMixtureKind = 'vpt' | 'kv' | 'vapt';
@@ -369,6 +384,92 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     }
   };
 
+  // --- Prepared path (module header): per-sample record [m0, nu0 (dv), kind part]. ---
+  const extSize = kind === 'vpt' ? d : kind === 'kv' ? dk : HW * (1 + r + dv) + r;
+  const S = 1 + dv + extSize;
+  const offCa = 1 + dv;
+  const offCW1 = offCa + HW;
+  const offCWV = offCW1 + HW * r;
+  const offW2a = offCWV + HW * dv;
+  const resid = residual ? 1 : 0;
+
+  /** The theta-free record of one token matrix x into R[o..o+S). */
+  const prepareRecord = (x: Float64Array, R: Float64Array, o: number): void => {
+    xm.data = x;
+    for (let m = 0; m < dk; m++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (x[k] as number) * (WQ.data[k * dk + m] as number);
+      q[m] = s;
+    }
+    for (let i = 0; i < N; i++) {
+      project(x, i * d, WKt, dk, keys, i);
+      project(x, i * d, WVt, dv, values, i);
+    }
+    scoreRowInto(q, 0, keys, N, dk, inv, undefined, scores, 0);
+    let mx = -Infinity;
+    for (let i = 0; i < N; i++) mx = Math.max(mx, scores[i] as number);
+    let z = 0;
+    for (let i = 0; i < N; i++) {
+      const e = Math.exp((scores[i] as number) - mx);
+      gates[i] = e;
+      z += e;
+    }
+    R[o] = mx + Math.log(z);
+    for (let c = 0; c < dv; c++) {
+      let s = 0;
+      for (let i = 0; i < N; i++) s += (gates[i] as number) * (values[i * dv + c] as number);
+      R[o + 1 + c] = s / z;
+    }
+    const e = o + 1 + dv;
+    if (kind === 'kv') {
+      for (let m = 0; m < dk; m++) R[e + m] = (q[m] as number) * inv;
+      return;
+    }
+    for (let k = 0; k < d; k++) {
+      let s = 0;
+      for (let m = 0; m < dk; m++) s += (WK.data[k * dk + m] as number) * (q[m] as number);
+      a[k] = s * inv;
+    }
+    if (kind === 'vpt') {
+      for (let k = 0; k < d; k++) R[e + k] = a[k] as number;
+      return;
+    }
+    const w1 = (W1 as Mat).data;
+    const w2 = (W2 as Mat).data;
+    if (lnOut !== null) layerNormInto(xm, undefined, undefined, LN_EPS, lnOut);
+    convInto(lnMat === null ? xm : lnMat, cfg.grid, kernel as Mat, cfg.padding, C);
+    // M = [a^T C^T; W1 C^T; W_V^T C^T] ((1 + r + dv) x H'W', row-major), C_k = row k of conv(LN(X)).
+    for (let k = 0; k < HW; k++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += (C[k * d + c] as number) * (a[c] as number);
+      R[o + offCa + k] = s;
+      for (let t = 0; t < r; t++) {
+        let u = 0;
+        for (let c = 0; c < d; c++) u += (w1[t * d + c] as number) * (C[k * d + c] as number);
+        R[o + offCW1 + t * HW + k] = u;
+      }
+      for (let c = 0; c < dv; c++) {
+        let u = 0;
+        for (let m = 0; m < d; m++) u += (WVt[c * d + m] as number) * (C[k * d + m] as number);
+        R[o + offCWV + c * HW + k] = u;
+      }
+    }
+    for (let t = 0; t < r; t++) {
+      let s = 0;
+      for (let m = 0; m < d; m++) s += (w2[m * r + t] as number) * (a[m] as number);
+      R[o + offW2a + t] = s;
+    }
+  };
+
+  const layout: PreparedLayout = { kind, d, dk, dv, L, atomSize, HW, r, resid, S, nParams };
+  const prepare = (samples: Samples): PreparedFamily => {
+    const n = samples.n;
+    if (samples.X.length !== n * N * d) throw new InputError('samples.X', `n N d = ${n * N * d} values`, String(samples.X.length));
+    const R = new Float64Array(n * S);
+    for (let i = 0; i < n; i++) prepareRecord(samples.X.subarray(i * N * d, (i + 1) * N * d), R, i * S);
+    return new PreparedPromptMixture(layout, R, WV.data, B);
+  };
+
   const toMeasure = (theta: Float64Array): MixingMeasure => {
     if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
     const atomsOut: Atom[] = [];
@@ -482,6 +583,7 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     pretrained: { head, kernel, W1, W2 },
     predict: forward,
     jacobian,
+    prepare,
     toMeasure,
     fromMeasure,
     sampleTheta,
@@ -495,6 +597,215 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     headPrompt,
     flopsPerJacobian: tokensFlops + promptFlops + E * (dk * 2 + dv * 2 + 20) + jacFlops,
   };
+}
+
+/** Sizes of a prepared prompt mixture (records: [m0, nu0 (dv), kind part], module header). */
+interface PreparedLayout {
+  readonly kind: PromptMixtureKind;
+  readonly d: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly L: number;
+  readonly atomSize: number;
+  readonly HW: number;
+  readonly r: number;
+  /** 1 with the VAPT residual connection, else 0. */
+  readonly resid: number;
+  /** Floats per sample record. */
+  readonly S: number;
+  readonly nParams: number;
+}
+
+/**
+ * The prepared fast path of `promptMixture` (module header): R holds the per-sample theta-free
+ * records (S floats each: [m0, nu0 (dv), kind part]; vapt's kind part is [Ca (H'W'), CW1 (r x
+ * H'W'), CWV (dv x H'W'), w2a (r)]), W_V (d x dv) and B = W_V^T W2 (dv x r) are pretrained;
+ * scratch is allocated once. Samples are evaluated one at a time with the running sums in locals
+ * (faster in V8 than sample-major loops, which store every partial sum).
+ */
+class PreparedPromptMixture implements PreparedFamily {
+  readonly flopsPerJacobian: number;
+  /** kv: d f / d v_j = g_j I. */
+  readonly identityBlocks: ReadonlyArray<number>;
+  private readonly th: Float64Array;
+  /** nu_j (L x dv) at the current sample (vpt, kv: at the bound theta). */
+  private readonly nu: Float64Array;
+  private readonly sc: Float64Array;
+  /** Prompt gates g_j at the current sample. */
+  private readonly gt: Float64Array;
+  /** vapt: h_j = W1 G_j (L x r) at the current sample. */
+  private readonly h: Float64Array;
+  private readonly u: Float64Array;
+  private readonly f: Float64Array;
+  /** vapt: the masked column weights Q_j (dv x r) of one atom. */
+  private readonly Q: Float64Array;
+
+  constructor(
+    private readonly lay: PreparedLayout,
+    private readonly R: Float64Array,
+    private readonly WV: Float64Array,
+    private readonly B: Float64Array,
+  ) {
+    const { kind, d, dk, dv, L, HW, r } = lay;
+    this.th = new Float64Array(lay.nParams);
+    this.nu = new Float64Array(L * dv);
+    this.sc = new Float64Array(L);
+    this.gt = new Float64Array(L);
+    this.h = new Float64Array(L * r);
+    this.u = new Float64Array(dv);
+    this.f = new Float64Array(dv);
+    this.Q = new Float64Array(dv * r);
+    this.identityBlocks = kind === 'kv' ? Array.from({ length: L }, (_, j) => j * lay.atomSize + 1 + dk) : [];
+    const scoreFlops = kind === 'vpt' ? 2 * d : kind === 'kv' ? 2 * dk : 2 * HW * (1 + r + dv) + 2 * r * (1 + dv);
+    const atomJacFlops = kind === 'vpt' ? dv * (2 + 3 * d) : kind === 'kv' ? dv * (2 + dk) : dv * r * 4 + HW * dv * (5 + 2 * r);
+    this.flopsPerJacobian = L * (scoreFlops + 2 * dv + 20 + atomJacFlops) + 4 * dv + 20;
+  }
+
+  bind(theta: Float64Array): void {
+    const { kind, d, dk, dv, L, atomSize, nParams } = this.lay;
+    if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
+    const { th, nu, WV } = this;
+    th.set(theta);
+    for (let j = 0; j < L; j++) {
+      const o = j * atomSize + 1;
+      for (let c = 0; c < dv; c++) {
+        let s = 0;
+        if (kind === 'vpt') for (let k = 0; k < d; k++) s += (WV[k * dv + c] as number) * (th[o + k] as number);
+        else if (kind === 'kv') s = th[o + dk + c] as number;
+        nu[j * dv + c] = s;
+      }
+    }
+  }
+
+  /** Scores s_j, values nu_j (vapt), gates g_j and the output f (into this.f) of sample i at the bound theta. */
+  private forward(i: number): void {
+    const { kind, d, dk, dv, L, atomSize, HW, r, resid, S } = this.lay;
+    const { R, th, nu, sc, gt, h, f, B } = this;
+    const ro = i * S;
+    const e0 = ro + 1 + dv;
+    const w2o = e0 + HW * (1 + r + dv);
+    const m0 = R[ro] as number;
+    let mx = m0;
+    for (let j = 0; j < L; j++) {
+      const o = j * atomSize;
+      let s = th[o] as number;
+      if (kind === 'vpt') {
+        for (let k = 0; k < d; k++) s += (R[e0 + k] as number) * (th[o + 1 + k] as number);
+      } else if (kind === 'kv') {
+        for (let m = 0; m < dk; m++) s += (R[e0 + m] as number) * (th[o + 1 + m] as number);
+      } else {
+        // y = M alpha_j: alpha_j . Ca, h_j = alpha_j CW1, alpha_j CWV (rows 0, 1..r, 1+r.. of M)
+        const ho = j * r;
+        const ao = o + 1;
+        let sa = 0;
+        for (let k = 0; k < HW; k++) sa += (th[ao + k] as number) * (R[e0 + k] as number);
+        s += resid * sa;
+        for (let t = 0; t < r; t++) {
+          const mo = e0 + (1 + t) * HW;
+          let y = 0;
+          for (let k = 0; k < HW; k++) y += (th[ao + k] as number) * (R[mo + k] as number);
+          h[ho + t] = y;
+          if (y > 0) s += (R[w2o + t] as number) * y;
+        }
+        for (let c = 0; c < dv; c++) {
+          const mo = e0 + (1 + r + c) * HW;
+          let y = 0;
+          for (let k = 0; k < HW; k++) y += (th[ao + k] as number) * (R[mo + k] as number);
+          y *= resid;
+          for (let t = 0; t < r; t++) {
+            const ht = h[ho + t] as number;
+            if (ht > 0) y += (B[c * r + t] as number) * ht;
+          }
+          nu[j * dv + c] = y;
+        }
+      }
+      sc[j] = s;
+      if (s > mx) mx = s;
+    }
+    // softmax over [token aggregate, L prompts] and the output
+    const w0 = Math.exp(m0 - mx);
+    let z = w0;
+    for (let c = 0; c < dv; c++) f[c] = w0 * (R[ro + 1 + c] as number);
+    for (let j = 0; j < L; j++) {
+      const w = Math.exp((sc[j] as number) - mx);
+      gt[j] = w;
+      z += w;
+      for (let c = 0; c < dv; c++) f[c] = (f[c] as number) + w * (nu[j * dv + c] as number);
+    }
+    const iz = 1 / z;
+    for (let c = 0; c < dv; c++) f[c] = (f[c] as number) * iz;
+    for (let j = 0; j < L; j++) gt[j] = (gt[j] as number) * iz;
+  }
+
+  predictRows(i0: number, count: number, out: Float64Array): void {
+    const dv = this.lay.dv;
+    const f = this.f;
+    for (let t = 0; t < count; t++) {
+      this.forward(i0 + t);
+      for (let c = 0; c < dv; c++) out[t * dv + c] = f[c] as number;
+    }
+  }
+
+  jacobianRows(i0: number, count: number, out: Float64Array, jt: Float64Array, stride: number): void {
+    const dv = this.lay.dv;
+    const f = this.f;
+    for (let t = 0; t < count; t++) {
+      this.forward(i0 + t);
+      for (let c = 0; c < dv; c++) out[t * dv + c] = f[c] as number;
+      this.jacobianColumns(i0 + t, jt, stride, t * dv);
+    }
+  }
+
+  /** jt[offset + a * stride + c] = d f_c / d theta_a at sample i, after `forward(i)`. */
+  private jacobianColumns(i: number, jt: Float64Array, stride: number, offset: number): void {
+    const { kind, d, dk, dv, L, atomSize, HW, r, resid, S } = this.lay;
+    const { R, nu, gt, h, u, f, Q, WV, B } = this;
+    const e0 = i * S + 1 + dv;
+    const w2o = e0 + HW * (1 + r + dv);
+    for (let j = 0; j < L; j++) {
+      const g = gt[j] as number;
+      const o = offset + j * atomSize * stride;
+      // bias column: u_j = g_j (nu_j - f)
+      for (let c = 0; c < dv; c++) {
+        const uc = g * ((nu[j * dv + c] as number) - (f[c] as number));
+        u[c] = uc;
+        jt[o + c] = uc;
+      }
+      if (kind === 'vpt') {
+        for (let k = 0; k < d; k++) {
+          const ak = R[e0 + k] as number;
+          const base = o + (1 + k) * stride;
+          for (let c = 0; c < dv; c++) jt[base + c] = (u[c] as number) * ak + g * (WV[k * dv + c] as number);
+        }
+      } else if (kind === 'kv') {
+        for (let m = 0; m < dk; m++) {
+          const wk = R[e0 + m] as number;
+          const base = o + (1 + m) * stride;
+          for (let c = 0; c < dv; c++) jt[base + c] = (u[c] as number) * wk;
+        }
+        for (let m = 0; m < dv; m++) {
+          const base = o + (1 + dk + m) * stride;
+          for (let c = 0; c < dv; c++) jt[base + c] = c === m ? g : 0;
+        }
+      } else {
+        // column k, row c: [res] (u_c Ca_k + g CWV_ck) + sum_t CW1_tk Q_ct,  Q_ct = 1[h_jt > 0] (u_c w2a_t + g B_ct)
+        const ho = j * r;
+        for (let c = 0; c < dv; c++) {
+          const uc = u[c] as number;
+          for (let t = 0; t < r; t++) Q[c * r + t] = (h[ho + t] as number) > 0 ? uc * (R[w2o + t] as number) + g * (B[c * r + t] as number) : 0;
+        }
+        for (let k = 0; k < HW; k++) {
+          const base = o + (1 + k) * stride;
+          const ck = resid * (R[e0 + k] as number);
+          for (let c = 0; c < dv; c++) {
+            let v = (u[c] as number) * ck + resid * g * (R[e0 + (1 + r + c) * HW + k] as number);
+            for (let t = 0; t < r; t++) v += (R[e0 + (1 + t) * HW + k] as number) * (Q[c * r + t] as number);
+            jt[base + c] = v;
+          }
+        }
+      }
+    }
+  }
 }
 
 export interface TruthOptions {

@@ -4,7 +4,8 @@ import { leastSquares, validateSamples, meanSquaredResidual } from '../../src/es
 import { expandMeasure, initialTheta, nearInit, shrinkingScale } from '../../src/estimate/init.js';
 import { softmaxMoe } from '../../src/mixture/softmax-moe.js';
 import { sampleInputs, sampleResponses, simulate } from '../../src/mixture/sample.js';
-import type { Samples } from '../../src/mixture/family.js';
+import type { RegressionFamily, Samples } from '../../src/mixture/family.js';
+import { promptMixture, randomTruth } from '../../src/mixture/prompt-mixture.js';
 import { solveSymmetric } from '../../src/linalg/solve.js';
 import { InputError } from '../../src/util/errors.js';
 import { makeRng } from '../../src/util/rng.js';
@@ -95,4 +96,34 @@ test('bad input to fit names the field', () => {
   assert.throws(() => lm.fit(moe, good, { ...opts, starts: 0 }), (e: unknown) => e instanceof InputError && e.field === 'starts');
   assert.throws(() => leastSquares({ maxIterations: 0 }), (e: unknown) => e instanceof InputError && e.field === 'maxIterations');
   assert.throws(() => lm.fitFrom(moe, good, new Float64Array(3)), (e: unknown) => e instanceof InputError && e.field === 'theta0');
+});
+
+test('LM through a prepared family takes the same iterates as through predict / jacobian (every prompt-mixture kind)', () => {
+  for (const kind of ['vpt', 'kv', 'vapt'] as const) {
+    for (const atoms of [2, 3]) {
+      const fam = promptMixture({ kind, tokens: 4, width: 4, dk: 4, dv: 4, atoms, seed: 7, ...(kind === 'vapt' ? { kernel: 1, rank: 4 } : {}) });
+      assert.ok(fam.prepare !== undefined);
+      const plain: RegressionFamily = { ...fam, prepare: undefined };
+      const rng = makeRng(atoms);
+      const truthTheta = fam.fromMeasure(randomTruth(fam, rng));
+      const n = 400;
+      const s = sampleResponses(fam, truthTheta, fam.sampleInputs(n, rng), 0.1, rng);
+      const theta0 = Float64Array.from(truthTheta, (v) => v + 0.3 * rng.normal());
+      // blockRows 30 is not a multiple of q = 4: the prepared path's blocks differ from the plain path's.
+      // Early iterates (1 and 2 steps, before convergence forgets the path) and the converged fit.
+      for (const [blockRows, maxIterations] of [[64, 1], [64, 2], [30, 2], [64, 30], [30, 30]] as const) {
+        const lm = leastSquares({ maxIterations, blockRows });
+        const a = lm.fitFrom(fam, s, theta0);
+        const b = lm.fitFrom(plain, s, theta0);
+        const tag = `${kind} L=${atoms} blockRows=${blockRows} maxIterations=${maxIterations}`;
+        assert.ok(a.iterations >= Math.min(3, maxIterations), tag);
+        assert.equal(a.iterations, b.iterations, tag);
+        assert.equal(a.stopReason, b.stopReason, tag);
+        assert.equal(a.jacobianEvaluations, b.jacobianEvaluations, tag);
+        assert.ok(Math.abs(a.objective - b.objective) <= 1e-10 * b.objective, `${tag}: objective ${a.objective} vs ${b.objective}`);
+        const scale = Math.max(...Array.from(b.theta, Math.abs));
+        a.theta.forEach((v, k) => assert.ok(Math.abs(v - (b.theta[k] as number)) <= 1e-10 * scale, `${tag}: theta[${k}] ${v} vs ${b.theta[k]}`));
+      }
+    }
+  }
 });

@@ -162,3 +162,72 @@ test('invalid configs throw InputError naming the field', () => {
   assert.throws(() => fam.predict(new Float64Array(3), new Float64Array(48), new Float64Array(2)), (e: unknown) => e instanceof InputError && e.field === 'theta');
   assert.throws(() => fam.predict(new Float64Array(fam.nParams), new Float64Array(47), new Float64Array(2)), (e: unknown) => e instanceof InputError && e.field === 'x');
 });
+
+/** max |a - b| over entries, relative to max(1e-300, max |b|). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 1e-300;
+  for (let k = 0; k < b.length; k++) {
+    worst = Math.max(worst, Math.abs((a[k] as number) - (b[k] as number)));
+    scale = Math.max(scale, Math.abs(b[k] as number));
+  }
+  return worst / scale;
+}
+
+/** Prepared predictRows / jacobianRows against predict / jacobian on every sample of X (n samples). */
+function checkPrepared(cfg: PromptMixtureConfig, seed: number, n: number): void {
+  const fam = promptMixture(cfg);
+  const rng = makeRng(seed);
+  const theta = fam.sampleTheta(rng);
+  for (let j = 0; j < fam.atoms; j++) theta[j * fam.atomSize] = rng.normal();
+  const X = fam.sampleInputs(n, rng);
+  const q = fam.outputDim;
+  const P = fam.nParams;
+  const prep = fam.prepare?.({ n, inputDim: fam.inputDim, outputDim: q, X, Y: new Float64Array(n * q) });
+  assert.ok(prep !== undefined);
+  prep.bind(theta);
+  // All samples in one call (stride with slack), then the same sample by sample.
+  const stride = n * q + 3;
+  const out = new Float64Array(n * q);
+  const outP = new Float64Array(n * q);
+  const jt = new Float64Array(P * stride).fill(NaN);
+  prep.jacobianRows(0, n, out, jt, stride);
+  prep.predictRows(0, n, outP);
+  const x = new Float64Array(fam.inputDim);
+  const y = new Float64Array(q);
+  const jac = new Float64Array(q * P);
+  const jtRow = new Float64Array(P * q);
+  const one = new Float64Array(q);
+  for (let i = 0; i < n; i++) {
+    x.set(X.subarray(i * fam.inputDim, (i + 1) * fam.inputDim));
+    fam.jacobian(theta, x, y, jac);
+    assert.ok(relErr(out.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: jacobianRows output, sample ${i}`);
+    assert.ok(relErr(outP.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: predictRows, sample ${i}`);
+    const mine = new Float64Array(q * P);
+    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) mine[r * P + a] = jt[a * stride + i * q + r] as number;
+    assert.ok(relErr(mine, jac) <= 1e-10, `${fam.name}: Jacobian, sample ${i}: ${relErr(mine, jac)}`);
+    prep.jacobianRows(i, 1, one, jtRow, q);
+    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) assert.equal(jtRow[a * q + r], mine[r * P + a]);
+  }
+  for (const o of prep.identityBlocks ?? []) {
+    for (let i = 0; i < n; i++) {
+      const s = jt[o * stride + i * q] as number;
+      for (let c = 0; c < q; c++) for (let r = 0; r < q; r++) assert.equal(jt[(o + c) * stride + i * q + r], r === c ? s : 0, `identity block ${o}`);
+    }
+  }
+}
+
+test('prepared fast path equals predict / jacobian (every kind, random small problems)', () => {
+  fc.assert(
+    fc.property(caseArb, fc.integer({ min: 1, max: 5 }), ([cfg, seed], n) => checkPrepared(cfg, seed, n)),
+    { numRuns: 200, seed: 45 },
+  );
+});
+
+test('prepared fast path equals predict / jacobian at the study shape, exact and over-specified L', () => {
+  for (const kind of ['vpt', 'kv', 'vapt'] as const) {
+    for (const atoms of [2, 3]) {
+      checkPrepared({ kind, tokens: 4, width: 4, dk: 4, dv: 4, atoms, seed: 7, ...(kind === 'vapt' ? { kernel: 1, rank: 4 } : {}) }, 11 + atoms, 40);
+    }
+  }
+});
