@@ -11,7 +11,7 @@
  */
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import type { RegressionFamily } from './family.js';
+import type { PreparedFamily, RegressionFamily, Samples } from './family.js';
 import type { MixingMeasure } from './measure.js';
 
 /** A family whose theta holds atom by atom [b_j, parameters...] (atomSize entries each). */
@@ -73,5 +73,28 @@ export function withWeightFloor(family: BiasedAtomFamily, floor: number): Biased
       return unmap(family.fromMeasure(g));
     },
     ...(family.sampleTheta === undefined ? {} : { sampleTheta: (rng: Rng) => unmap((family.sampleTheta as (r: Rng) => Float64Array)(rng)) }),
+    ...(family.prepare === undefined ? {} : { prepare: (samples: Samples) => prepareFloored((family.prepare as (s: Samples) => PreparedFamily)(samples)) }),
   };
+
+  /** The inner family's prepared path, bound at the mapped theta, bias rows of J^T scaled. */
+  function prepareFloored(p: PreparedFamily): PreparedFamily {
+    return {
+      bind(theta) {
+        p.bind(Float64Array.from(map(theta))); // a copy: the inner family may keep it
+      },
+      predictRows: (i0, count, out) => p.predictRows(i0, count, out),
+      jacobianRows(i0, count, out, jt, stride) {
+        p.jacobianRows(i0, count, out, jt, stride);
+        const m = count * family.outputDim;
+        for (let j = 0; j < atoms; j++) {
+          const o = j * atomSize * stride;
+          const sj = scale[j] as number;
+          for (let t = 0; t < m; t++) jt[o + t] = (jt[o + t] as number) * sj;
+        }
+      },
+      // Identity blocks lie in the parameter columns (after each atom's bias), which the floor leaves alone.
+      ...(p.identityBlocks === undefined ? {} : { identityBlocks: p.identityBlocks }),
+      flopsPerJacobian: p.flopsPerJacobian,
+    };
+  }
 }

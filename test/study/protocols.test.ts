@@ -120,3 +120,31 @@ test('weight floor: fitted weights stay above it, the round trip is exact above 
   assert.ok(worst < 1e-7, `max |fd - analytic| = ${worst}`);
   assert.throws(() => withWeightFloor(family, 0), (e: unknown) => e instanceof InputError && e.field === 'weightFloor');
 });
+
+test('weight floor: the prepared fast path equals predict / jacobian of the floored family', () => {
+  const f = withWeightFloor(family, 0.2);
+  const rng = makeRng(9);
+  const n = 5;
+  const X = Float64Array.from({ length: n * f.inputDim }, () => rng.normal());
+  const samples = { n, inputDim: f.inputDim, outputDim: f.outputDim, X, Y: new Float64Array(n * f.outputDim) };
+  const prep = f.prepare?.(samples);
+  assert.ok(prep !== undefined);
+  const theta = Float64Array.from({ length: f.nParams }, () => rng.normal());
+  prep.bind(theta);
+  const q = f.outputDim;
+  const stride = n * q;
+  const out = new Float64Array(n * q);
+  const jt = new Float64Array(f.nParams * stride);
+  prep.jacobianRows(0, n, out, jt, stride);
+  const o1 = new Float64Array(q);
+  const j1 = new Float64Array(q * f.nParams);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    f.jacobian(theta, X.subarray(i * f.inputDim, (i + 1) * f.inputDim), o1, j1);
+    for (let r = 0; r < q; r++) {
+      worst = Math.max(worst, Math.abs((o1[r] as number) - (out[i * q + r] as number)));
+      for (let a = 0; a < f.nParams; a++) worst = Math.max(worst, Math.abs((j1[r * f.nParams + a] as number) - (jt[a * stride + i * q + r] as number)));
+    }
+  }
+  assert.ok(worst < 1e-12, `max difference ${worst}`);
+});
