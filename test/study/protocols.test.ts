@@ -12,6 +12,7 @@ import { promptMixture, randomTruth } from '../../src/mixture/prompt-mixture.js'
 import { withWeightFloor } from '../../src/mixture/weight-floor.js';
 import { makeRng } from '../../src/util/rng.js';
 import { InputError } from '../../src/util/errors.js';
+import { centralJacobian, maxRelErr, TOL } from '../mixture/finite-diff.js';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'pe-protocols-'));
 const family = promptMixture({ kind: 'vpt', tokens: 4, width: 3, dk: 3, dv: 3, atoms: 3, seed: 4 });
@@ -100,24 +101,11 @@ test('weight floor: fitted weights stay above it, the round trip is exact above 
   const back = f.toMeasure(f.fromMeasure(g));
   back.atoms.forEach((a, j) => assert.ok(Math.abs((a.weight as number) - (g.atoms[j]?.weight as number)) < 1e-12));
   const x = Float64Array.from({ length: f.inputDim }, () => rng.normal());
-  const q = f.outputDim;
-  const out = new Float64Array(q);
-  const jac = new Float64Array(q * f.nParams);
+  const out = new Float64Array(f.outputDim);
+  const jac = new Float64Array(f.outputDim * f.nParams);
   f.jacobian(theta, x, out, jac);
-  const yp = new Float64Array(q);
-  const ym = new Float64Array(q);
-  let worst = 0;
-  for (let k = 0; k < f.nParams; k++) {
-    const h = 1e-6;
-    const tp = Float64Array.from(theta);
-    const tm = Float64Array.from(theta);
-    tp[k] = (tp[k] as number) + h;
-    tm[k] = (tm[k] as number) - h;
-    f.predict(tp, x, yp);
-    f.predict(tm, x, ym);
-    for (let r = 0; r < q; r++) worst = Math.max(worst, Math.abs(((yp[r] as number) - (ym[r] as number)) / (2 * h) - (jac[r * f.nParams + k] as number)));
-  }
-  assert.ok(worst < 1e-7, `max |fd - analytic| = ${worst}`);
+  const fd = centralJacobian((t, y) => f.predict(t, x, y), theta, f.outputDim);
+  assert.ok(maxRelErr(jac, fd) < TOL, `max rel. |fd - analytic| = ${maxRelErr(jac, fd)}`);
   assert.throws(() => withWeightFloor(family, 0), (e: unknown) => e instanceof InputError && e.field === 'weightFloor');
 });
 
