@@ -26,7 +26,7 @@
  *                 "verdict", "slopeVerdict", "verdictNote", "alternatives": [ { "rate", "variants", "claimedSlope", "verdict" } ],
  *                 "perN": [ { "n", "count", "mean", "geomean", "median", "q1", "q3", "atCap", "switchedOff", "escaped" } ],
  *                 "meanIterations", "convergedShare", "capShare", "switchedOffShare", "escapedShare" } ],
- *     "protocols": [ { "variant", "loss", "verdicts": { protocol: verdict }, "agreement": "robust" | "protocol-dependent" } ] }
+ *     "protocols": [ { "variant", "loss", "verdicts": { protocol: verdict }, "agreement": "robust" | "protocol-dependent" | "unreliable (cap)" } ] }
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,7 +93,8 @@ export interface ProtocolAgreement {
   readonly variant: string;
   readonly loss: string;
   readonly verdicts: Readonly<Record<string, RowVerdict | null>>;
-  readonly agreement: 'robust' | 'protocol-dependent';
+  /** robust: every protocol gives the same verdict; unreliable (cap): some protocol's rows stopped at the cap too often. */
+  readonly agreement: 'robust' | 'protocol-dependent' | 'unreliable (cap)';
 }
 
 export interface IgnoredLines {
@@ -302,8 +303,9 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
     for (const rs of groups.values()) {
       const first = rs[0] as RateRow;
       const verdicts = Object.fromEntries(rs.map((r) => [r.protocol as string, r.verdict]));
-      const agree = rs.length === study.protocols.length && rs.every((r) => r.verdict === first.verdict && r.verdict !== 'unreliable (cap)');
-      protocols.push({ variant: first.base, loss: first.loss, verdicts, agreement: agree ? 'robust' : 'protocol-dependent' });
+      const unreliable = rs.some((r) => r.verdict === 'unreliable (cap)');
+      const agree = rs.length === study.protocols.length && rs.every((r) => r.verdict === first.verdict);
+      protocols.push({ variant: first.base, loss: first.loss, verdicts, agreement: unreliable ? 'unreliable (cap)' : agree ? 'robust' : 'protocol-dependent' });
     }
   }
   return {

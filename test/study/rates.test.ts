@@ -132,3 +132,17 @@ test('rates: the bootstrap interval does not depend on the order of the lines', 
   const b = rateTable(study, [...lines].reverse(), opts).rows[0];
   assert.deepEqual(a?.ci, b?.ci);
 });
+
+test('rates: protocols give robust, protocol-dependent or unreliable (cap) verdicts per claimed (variant, loss)', () => {
+  const study = parseStudy({
+    ...grid,
+    model: { kind: 'mean', dim: 1 },
+    protocols: [{ name: 'a', estimator: {} }, { name: 'b', estimator: {} }],
+    claims: [{ variants: ['mean'], rate: 'n^(-1/2)' }],
+  });
+  const agreement = (sb: number, capB = false): string | undefined =>
+    rateTable(study, [...synth('mean [a]', [100, 1000, 10000], 3, -0.5), ...synth('mean [b]', [100, 1000, 10000], 3, sb).map((l) => (capB && l.n === 100 ? { ...l, atCap: true } : l))], opts).protocols[0]?.agreement;
+  assert.equal(agreement(-0.5), 'robust');
+  assert.equal(agreement(-1), 'protocol-dependent');
+  assert.equal(agreement(-0.5, true), 'unreliable (cap)');
+});
