@@ -503,6 +503,25 @@ class NormalEquations {
   }
 }
 
+/**
+ * J^T J (P x P, full), J^T r (r = f - y) and 1/2 ||r||^2 at theta, streamed over blocks of
+ * `blockRows` rows exactly as the LM accumulates them (the prepared path when the family has
+ * one); memory O(P^2 + P blockRows) whatever n. For checks and diagnostics.
+ */
+export function normalEquations(
+  family: RegressionFamily,
+  samples: Samples,
+  theta: Float64Array,
+  blockRows = 64,
+): { readonly JtJ: Float64Array; readonly Jtr: Float64Array; readonly halfSquaredResidual: number } {
+  validateSamples(family, samples);
+  if (theta.length !== family.nParams) throw new InputError('theta', `an array of length ${family.nParams}`, String(theta.length));
+  if (!Number.isInteger(blockRows) || blockRows < 1) throw new InputError('blockRows', 'an integer >= 1', String(blockRows));
+  const ne = new NormalEquations(family, samples, blockRows);
+  const halfSquaredResidual = ne.pass(theta);
+  return { JtJ: ne.A.slice(), Jtr: ne.g.slice(), halfSquaredResidual };
+}
+
 export class LevenbergMarquardt implements Estimator<RegressionFamily> {
   readonly name = 'least-squares (Levenberg-Marquardt)';
   readonly options: Required<LevenbergMarquardtOptions>;

@@ -723,7 +723,7 @@ class PreparedPromptMixture implements PreparedFamily {
       if (s > mx) mx = s;
     }
     // softmax over [token aggregate, L prompts] and the output
-    const w0 = Math.exp(m0 - mx);
+    const w0 = mx === m0 ? 1 : Math.exp(m0 - mx); // exp(0) = 1 exactly: one exp saved when the tokens lead
     let z = w0;
     for (let c = 0; c < dv; c++) f[c] = w0 * (R[ro + 1 + c] as number);
     for (let j = 0; j < L; j++) {
@@ -794,12 +794,30 @@ class PreparedPromptMixture implements PreparedFamily {
           const uc = u[c] as number;
           for (let t = 0; t < r; t++) Q[c * r + t] = (h[ho + t] as number) > 0 ? uc * (R[w2o + t] as number) + g * (B[c * r + t] as number) : 0;
         }
+        const rg = resid * g;
         for (let k = 0; k < HW; k++) {
           const base = o + (1 + k) * stride;
           const ck = resid * (R[e0 + k] as number);
-          for (let c = 0; c < dv; c++) {
-            let v = (u[c] as number) * ck + resid * g * (R[e0 + (1 + r + c) * HW + k] as number);
-            for (let t = 0; t < r; t++) v += (R[e0 + (1 + t) * HW + k] as number) * (Q[c * r + t] as number);
+          const vk = e0 + (1 + r) * HW + k;
+          const wk = e0 + HW + k;
+          let c = 0;
+          // two rows at a time: each CW1_tk load serves both
+          for (; c + 1 < dv; c += 2) {
+            let v0 = (u[c] as number) * ck + rg * (R[vk + c * HW] as number);
+            let v1 = (u[c + 1] as number) * ck + rg * (R[vk + (c + 1) * HW] as number);
+            const q0 = c * r;
+            const q1 = q0 + r;
+            for (let t = 0; t < r; t++) {
+              const w = R[wk + t * HW] as number;
+              v0 += w * (Q[q0 + t] as number);
+              v1 += w * (Q[q1 + t] as number);
+            }
+            jt[base + c] = v0;
+            jt[base + c + 1] = v1;
+          }
+          if (c < dv) {
+            let v = (u[c] as number) * ck + rg * (R[vk + c * HW] as number);
+            for (let t = 0; t < r; t++) v += (R[wk + t * HW] as number) * (Q[c * r + t] as number);
             jt[base + c] = v;
           }
         }

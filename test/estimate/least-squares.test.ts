@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { leastSquares, validateSamples, meanSquaredResidual } from '../../src/estimate/least-squares.js';
+import { leastSquares, normalEquations, validateSamples, meanSquaredResidual } from '../../src/estimate/least-squares.js';
 import { expandMeasure, initialTheta, nearInit, shrinkingScale } from '../../src/estimate/init.js';
 import { softmaxMoe } from '../../src/mixture/softmax-moe.js';
 import { sampleInputs, sampleResponses, simulate } from '../../src/mixture/sample.js';
@@ -126,4 +127,59 @@ test('LM through a prepared family takes the same iterates as through predict / 
       }
     }
   }
+});
+
+test('streamed normal equations equal J^T J and J^T r of the materialised Jacobian (plain, prepared, identity blocks)', () => {
+  const families: Array<() => RegressionFamily> = [
+    () => softmaxMoe({ atoms: 3, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 2 }, anchor: 'last' }),
+    () => promptMixture({ kind: 'vpt', tokens: 3, width: 3, dk: 2, dv: 3, atoms: 2, seed: 1 }),
+    () => promptMixture({ kind: 'kv', tokens: 2, width: 3, dk: 2, dv: 3, atoms: 3, seed: 2 }),
+    () => promptMixture({ kind: 'vapt', tokens: 4, width: 3, dk: 2, dv: 2, atoms: 2, kernel: 1, rank: 3, seed: 3 }),
+    () => ({ ...promptMixture({ kind: 'kv', tokens: 2, width: 2, dk: 2, dv: 2, atoms: 2, seed: 4 }), prepare: undefined }),
+  ];
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: families.length - 1 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 1e6 }), (fi, extra, blockRows, seed) => {
+      const fam = (families[fi] as () => RegressionFamily)();
+      const rng = makeRng(seed);
+      const n = fam.nParams + extra;
+      const P = fam.nParams;
+      const q = fam.outputDim;
+      const X = new Float64Array(n * fam.inputDim).map(() => rng.normal());
+      const Y = new Float64Array(n * q).map(() => rng.normal());
+      const theta = new Float64Array(P).map(() => 0.7 * rng.normal());
+      const s: Samples = { n, inputDim: fam.inputDim, outputDim: q, X, Y };
+      // Materialised: J (n q x P) row by row, then J^T J and J^T r directly.
+      const J = new Float64Array(n * q * P);
+      const r = new Float64Array(n * q);
+      const out = new Float64Array(q);
+      const jac = new Float64Array(q * P);
+      for (let i = 0; i < n; i++) {
+        fam.jacobian(theta, X.subarray(i * fam.inputDim, (i + 1) * fam.inputDim), out, jac);
+        J.set(jac, i * q * P);
+        for (let c = 0; c < q; c++) r[i * q + c] = (out[c] as number) - (Y[i * q + c] as number);
+      }
+      const ne = normalEquations(fam, s, theta, blockRows);
+      let scaleA = 1e-300;
+      let scaleG = 1e-300;
+      const A = new Float64Array(P * P);
+      const g = new Float64Array(P);
+      for (let a = 0; a < P; a++) {
+        for (let b = 0; b < P; b++) {
+          let t = 0;
+          for (let k = 0; k < n * q; k++) t += (J[k * P + a] as number) * (J[k * P + b] as number);
+          A[a * P + b] = t;
+          scaleA = Math.max(scaleA, Math.abs(t));
+        }
+        let t = 0;
+        for (let k = 0; k < n * q; k++) t += (J[k * P + a] as number) * (r[k] as number);
+        g[a] = t;
+        scaleG = Math.max(scaleG, Math.abs(t));
+      }
+      for (let k = 0; k < P * P; k++) assert.ok(Math.abs((ne.JtJ[k] as number) - (A[k] as number)) <= 1e-10 * scaleA, `${fam.name}: JtJ[${Math.floor(k / P)}][${k % P}]`);
+      for (let k = 0; k < P; k++) assert.ok(Math.abs((ne.Jtr[k] as number) - (g[k] as number)) <= 1e-10 * scaleG, `${fam.name}: Jtr[${k}]`);
+      const half = 0.5 * r.reduce((t, v) => t + v * v, 0);
+      assert.ok(Math.abs(ne.halfSquaredResidual - half) <= 1e-12 * half);
+    }),
+    { numRuns: 60, seed: 46 },
+  );
 });
