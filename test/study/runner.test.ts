@@ -92,13 +92,15 @@ test('a killed run resumes: no cell twice, same lines as one uninterrupted run',
   const lines = readResults(second.resultsPath);
   assert.equal(lines.length, 18);
   assert.equal(new Set(lines.map(cellKey)).size, 18);
+  const runBefore = readFileSync(join(a, 'run.json'), 'utf8');
   const third = await runStudy(study, a, { workers: 0, quiet: true });
   assert.equal(third.ran, 0);
+  assert.equal(readFileSync(join(a, 'run.json'), 'utf8'), runBefore, 'a no-op run leaves run.json as it was');
   const b = dir();
   await runStudy(study, b, { workers: 0, quiet: true });
   assert.deepEqual(sortLines(lines).map(strip), sortLines(readResults(join(b, 'results.jsonl'))).map(strip));
   const run = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as { sessions: { end: string | null; versions: Record<string, string> }[] };
-  assert.equal(run.sessions.length, 3);
+  assert.equal(run.sessions.length, 2);
   assert.ok(run.sessions.every((s) => s.end !== null && s.versions.node === process.version));
 });
 
