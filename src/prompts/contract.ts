@@ -30,8 +30,9 @@ const num = z.number().refine(Number.isFinite, { error: 'a finite number' });
 const matrix = z.array(z.array(num));
 const vector = z.array(num);
 
-const vptSchema = z.object({ kind: z.literal('vpt'), P: matrix, mode: z.enum(['deep', 'shallow']) });
-const kvSchema = z.object({ kind: z.literal('kv'), K: matrix, V: matrix });
+// Strict objects: an unknown field (a typo such as "WQ " or "mdoe") is an error, not ignored.
+const vptSchema = z.object({ kind: z.literal('vpt'), P: matrix, mode: z.enum(['deep', 'shallow']) }).strict();
+const kvSchema = z.object({ kind: z.literal('kv'), K: matrix, V: matrix }).strict();
 const vaptSchema = z.object({
   kind: z.literal('vapt'),
   grid: z.tuple([z.int().min(1), z.int().min(1)]),
@@ -42,8 +43,8 @@ const vaptSchema = z.object({
   W1: matrix,
   W2: matrix,
   residual: z.boolean(),
-  layerNorm: z.object({ gamma: vector, beta: vector }).nullable(),
-});
+  layerNorm: z.object({ gamma: vector, beta: vector }).strict().nullable(),
+}).strict();
 
 export const moeViewInputSchema = z.object({
   X: matrix,
@@ -51,7 +52,7 @@ export const moeViewInputSchema = z.object({
   WK: matrix,
   WV: matrix,
   prompt: z.discriminatedUnion('kind', [vptSchema, kvSchema, vaptSchema]).nullable(),
-});
+}).strict();
 
 /** The input as JSON (what the schema accepts). */
 export type MoeViewInputJson = z.infer<typeof moeViewInputSchema>;

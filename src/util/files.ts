@@ -57,7 +57,7 @@ export function readTextFile(path: string, what = 'a readable file', limit = max
   } catch {
     throw new InputError(path, what, 'no such file');
   }
-  if (st.isDirectory()) throw new InputError(path, `${what}, not a directory`, 'a directory');
+  if (st.isDirectory()) throw new InputError(path, what, 'a directory');
   if (!st.isFile()) throw new InputError(path, `${what} (a regular file)`, 'a device, pipe or socket');
   if (st.size > limit) throw tooLarge(path, limit);
   let fd: number;
@@ -86,6 +86,6 @@ export function checkOutputFile(path: string): void {
     return;
   }
   const st = statSync(path);
-  if (st.isDirectory()) throw new InputError(path, 'a results file or nothing, not a directory', 'a directory');
+  if (st.isDirectory()) throw new InputError(path, 'a file or nothing (it is created)', 'a directory');
   if (!st.isFile()) throw new InputError(path, 'a regular file or nothing', 'a device, pipe or socket');
 }

@@ -4,10 +4,10 @@
  * planted-prompt studies (`kind: "vit-planted"`). Both share the backbone block, which says how
  * to pretrain the backbone when `experiments/<study>/backbone/` does not hold one yet.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { parseJsonText, parseWith } from '../util/schema.js';
+import { readTextFile } from '../util/files.js';
 import { DEFAULT_E2VPT, DEFAULT_VAPT, DEFAULT_VPT, type PromptConfig } from '../prompts/config.js';
 import { TASK_NAMES } from './data/tasks.js';
 import type { MethodSpec } from './index.js';
@@ -184,13 +184,7 @@ export const plantedSchema = z
 export type PlantedStudy = z.infer<typeof plantedSchema>;
 
 function readStudyJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new InputError(path, 'a readable study.json');
-  }
-  return parseJsonText(text, path);
+  return parseJsonText(readTextFile(path, 'a readable study.json'), path);
 }
 
 /** Parse with the field path prefixed by the file, e.g. `study.json: methods[2].name: expected ...`. */
