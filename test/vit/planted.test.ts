@@ -3,6 +3,7 @@
  * for the planted prompts themselves, a run writes one fit line per (form, n, seed) and one slope
  * line per form, and a second run skips the fits and replaces (not duplicates) the slope lines.
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

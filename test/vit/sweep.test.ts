@@ -3,6 +3,7 @@
  * folder, run methods x n, append results lines, skip done cells on a second run; bad study files
  * fail with the field named. The whole file runs in well under a minute.
  */
+import './quiet-tfjs.js';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
