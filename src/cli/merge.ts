@@ -16,6 +16,8 @@ by default every results.shard-I-of-N.jsonl in the folder, or the files named. L
 deduplicated by cell (variant, n, rep), the first copy wins; copies made with different variant
 configs are an error. The output is sorted (variant, n, rep), so the same inputs give the same
 bytes. run.json gains each shard's sessions. Prints how many cells of the grid are still missing.
+No file to merge is an error (exit 2, nothing written). Holds results.jsonl's lock while writing
+(see simulate --help).
 `,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { quick: { type: 'boolean' } }, 'merge');
