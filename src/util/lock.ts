@@ -5,6 +5,8 @@
  * on this host (the writer was killed) is stale: it is taken over, so a killed run resumes
  * without a manual step. A lock from another host is never broken automatically (that process
  * cannot be checked from here); its message says which file to delete once that run is gone.
+ * Signals keep their default action (an in-thread run could not react to a handler until it
+ * ends), so SIGINT, SIGTERM and SIGKILL all leave a stale lock that the next run takes over.
  */
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -110,14 +112,4 @@ function register(path: string): Lock {
   };
   process.on('exit', release);
   return { path, release };
-}
-
-/** Run `fn` holding the lock on `target`; released however `fn` ends. */
-export async function withLock<T>(target: string, fn: () => Promise<T> | T): Promise<T> {
-  const lock = acquireLock(target);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
 }

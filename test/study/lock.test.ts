@@ -87,12 +87,17 @@ test('two concurrent simulate runs on one study never write a cell twice', async
   assert.equal(existsSync(lockPath(join(dir, 'results.jsonl'))), false, 'the lock is gone after both ended');
 });
 
+/** Wait until the results file holds more than `k` lines (the run is under way). */
+async function waitForLines(results: string, k: number): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 20_000 && !(existsSync(results) && readFileSync(results, 'utf8').split('\n').length > k)) await new Promise((r) => setTimeout(r, 5));
+}
+
 test('a SIGKILLed simulate leaves a stale lock; the rerun takes it over and matches an uninterrupted run', async () => {
   const { dir, path } = studyDir();
   const results = join(dir, 'results.jsonl');
   const { child, done } = simulate(path);
-  const t0 = Date.now();
-  while (Date.now() - t0 < 20_000 && !(existsSync(results) && readFileSync(results, 'utf8').split('\n').length > 3)) await new Promise((r) => setTimeout(r, 5));
+  await waitForLines(results, 3);
   child.kill('SIGKILL');
   const r = await done;
   assert.equal(r.code, null, 'killed, not finished');
