@@ -89,22 +89,39 @@ function savedBackboneConfig(bdir: string): unknown {
 }
 
 /**
- * Check a method's prompt config against the backbone's shape (a VAPT kernel larger than the
- * patch grid, a field the method does not have) before any backend or file is touched.
+ * Check each method's prompt config against the backbone's shape (a VAPT kernel larger than the
+ * patch grid, a field the method does not have) before any backend or file is touched; errors
+ * name `${list}[i].config.<field>`.
  */
-function checkMethods(study: SweepStudy): void {
-  const v = study.backbone.vit;
+export function checkMethodConfigs(entries: ReadonlyArray<Pick<MethodEntry, 'name' | 'config'>>, block: BackboneBlock, list: string): void {
+  const v = block.vit;
   const side = v.imageSize / v.patch;
-  study.methods.forEach((m, i) => {
+  entries.forEach((m, i) => {
     try {
       const spec = methodSpec(m.name, m.config);
       if ('config' in spec) paramTable({ layers: v.depth, width: v.width, grid: [side, side] }, spec.config);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       const field = e.field.startsWith('config') ? e.field : `config.${e.field}`;
-      throw new InputError(`methods[${i}].${field}`, e.expected);
+      throw new InputError(`${list}[${i}].${field}`, e.expected);
     }
   });
+}
+
+/** A saved backbone in `dir/backbone` must match the study's backbone block (checked without a backend). */
+export function checkSavedBackbone(dir: string, block: BackboneBlock): void {
+  const bdir = join(dir, 'backbone');
+  if (hasBackbone(bdir)) checkBackboneShape(savedBackboneConfig(bdir), block, bdir);
+}
+
+/** Run `check`, prefixing a field error it throws under `list` with the study file's path. */
+export function withStudyPath<T>(studyPath: string, list: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof InputError && e.field.startsWith(`${list}[`)) throw new InputError(`${studyPath}: ${e.field}`, e.expected);
+    throw e;
+  }
 }
 
 interface SweepCell {
@@ -128,23 +145,17 @@ export interface SweepPlan {
 /** Everything `vit sweep` checks before choosing a backend, writing run.json or pretraining. */
 export function planSweep(studyPath: string): SweepPlan {
   const study = loadSweepStudy(studyPath);
-  try {
-    checkMethods(study);
-    const dir = dirname(studyPath);
-    const bdir = join(dir, 'backbone');
-    if (hasBackbone(bdir)) checkBackboneShape(savedBackboneConfig(bdir), study.backbone, bdir);
-    const resultsPath = join(dir, 'results.jsonl');
-    const runPath = join(dir, 'run.json');
-    for (const p of [resultsPath, runPath]) checkOutputFile(p);
-    const done = new Set(readJsonl<SweepLine>(resultsPath).map(cellKey));
-    const cells: SweepCell[] = [];
-    for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
-    const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
-    return { studyPath, study, dir, resultsPath, runPath, cells, todo };
-  } catch (e) {
-    if (e instanceof InputError && e.field.startsWith('methods[')) throw new InputError(`${studyPath}: ${e.field}`, e.expected);
-    throw e;
-  }
+  const dir = dirname(studyPath);
+  withStudyPath(studyPath, 'methods', () => checkMethodConfigs(study.methods, study.backbone, 'methods'));
+  checkSavedBackbone(dir, study.backbone);
+  const resultsPath = join(dir, 'results.jsonl');
+  const runPath = join(dir, 'run.json');
+  for (const p of [resultsPath, runPath]) checkOutputFile(p);
+  const done = new Set(readJsonl<SweepLine>(resultsPath).map(cellKey));
+  const cells: SweepCell[] = [];
+  for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
+  const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
+  return { studyPath, study, dir, resultsPath, runPath, cells, todo };
 }
 
 function activePromptParams(m: TuningMethod): number {
