@@ -25,6 +25,8 @@ function tooLarge(name: string, limit: number): InputError {
   return new InputError(name, `a file of at most ${(limit / 2 ** 20).toFixed(0)} MiB (raise PROMPT_EXPERTS_MAX_INPUT_MB to read larger ones)`, 'a larger input');
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /** Read at most `limit` bytes from an open descriptor; more is an error (so an endless stream stops). */
 function readCapped(fd: number, name: string, limit: number): string {
   const chunks: Buffer[] = [];
@@ -35,7 +37,10 @@ function readCapped(fd: number, name: string, limit: number): string {
     try {
       got = readSync(fd, chunk, 0, chunk.length, null);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 10); // a non-blocking pipe with nothing yet: wait 10 ms, not spin
+        continue;
+      }
       throw new InputError(name, 'a readable file', (e as NodeJS.ErrnoException).code ?? 'a read error');
     }
     if (got === 0) break;
