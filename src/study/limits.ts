@@ -4,10 +4,14 @@
  * from the config by simulating a few samples of every variant and scaling to its largest n
  * (the samples, plus the estimator's working copies of them). A cell above `--max-memory` is
  * refused with the variant and n named, instead of running for minutes or dying out of memory.
+ * On request (`--max-cell-seconds`) each variant's time per cell is estimated too: one probe cell
+ * at the grid's smallest n, timed and scaled linearly to its largest n (a lower bound for fits
+ * whose cost grows faster than n).
  */
 import { InputError } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
 import { getKind } from './registry.js';
+import { runCell } from './cell.js';
 import type { StudyPlan } from './schema.js';
 
 /** At most this many cells in one grid (variants x n values x replications). */
@@ -53,4 +57,40 @@ export function checkLimits(plan: StudyPlan, maxMemory = DEFAULT_MAX_MEMORY, max
         `n = ${nMax} for variant "${v.name}", about ${formatBytes(bytes)} per cell (raise --max-memory or lower n)`,
       );
   }
+}
+
+/** Estimated seconds of one cell of `v` at n: a probe cell at `nProbe`, timed, scaled linearly in n. */
+export function cellSeconds(v: StudyPlan['variants'][number], mainLoss: string, nProbe: number, n: number): number {
+  const t0 = performance.now();
+  try {
+    runCell(v, mainLoss, { variant: v.name, n: nProbe, rep: 0, seed: 1, index: 0 });
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    // a probe fit that throws would go to failures.jsonl in the run; its time still counts
+  }
+  return ((performance.now() - t0) / 1000) * (n / nProbe);
+}
+
+/** Throw an InputError if a cell (n <= maxN) of some variant is estimated to take more than maxSeconds. */
+export function checkCellTime(plan: StudyPlan, maxSeconds: number, maxN = Infinity): void {
+  const ns = plan.n.filter((n) => n <= maxN);
+  const nMin = ns[0];
+  const nMax = ns[ns.length - 1];
+  if (nMin === undefined || nMax === undefined) return;
+  for (const v of plan.variants) {
+    const secs = cellSeconds(v, plan.study.loss, nMin, nMax);
+    if (secs > maxSeconds)
+      throw new InputError(
+        plan.quick ? 'quick.n' : 'n',
+        `sample sizes whose cells take at most --max-cell-seconds ${maxSeconds} s`,
+        `about ${secs.toPrecision(2)} s per cell at n = ${nMax} for variant "${v.name}" (timed at n = ${nMin}, scaled linearly; raise the limit or lower n)`,
+      );
+  }
+}
+
+/** Parse a positive number of seconds. */
+export function parseSeconds(text: string, field: string): number {
+  const v = Number(text);
+  if (!(Number.isFinite(v) && v > 0)) throw new InputError(field, 'a positive number of seconds', JSON.stringify(text));
+  return v;
 }

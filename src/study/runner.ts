@@ -22,7 +22,7 @@ import { parseJsonText } from '../util/schema.js';
 import { progressBar } from '../util/progress.js';
 import { checkOutputFile, readTextFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
-import { checkLimits, DEFAULT_MAX_MEMORY } from './limits.js';
+import { checkCellTime, checkLimits, DEFAULT_MAX_MEMORY } from './limits.js';
 import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, type ResultLine } from './cell.js';
 import { measureToJson } from '../mixture/measure.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   readonly maxN?: number;
   /** Refuse a study whose estimated per-cell memory exceeds this many bytes (default 4 GiB; limits.ts). */
   readonly maxMemory?: number;
+  /** Refuse a study whose estimated seconds per cell (a timed probe cell, limits.ts) exceed this; no check when absent. */
+  readonly maxCellSeconds?: number;
 }
 
 export interface RunSummary {
@@ -296,6 +298,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   checkLimits(plan, opts.maxMemory ?? DEFAULT_MAX_MEMORY, opts.maxN);
   checkVariants(plan.variants);
   checkClaimRegimes(study, plan.variants);
+  if (opts.maxCellSeconds !== undefined) checkCellTime(plan, opts.maxCellSeconds, opts.maxN);
   if (opts.variants !== undefined) {
     const names = new Set(plan.variants.map((v) => v.name));
     for (const name of opts.variants) if (!names.has(name)) throw new InputError('--variant', `one of ${[...names].map((x) => JSON.stringify(x)).join(', ')}`, JSON.stringify(name));

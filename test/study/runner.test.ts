@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/util/errors.js';
@@ -149,4 +149,13 @@ test('merge refuses two copies of a cell made with different configs', () => {
   const a = dir();
   writeFileSync(join(a, 'results.shard-1-of-2.jsonl'), `${JSON.stringify(line('x'))}\nnot json\n${JSON.stringify(line('x'))}\n`);
   assert.throws(() => mergeStudy(tiny(), a), (e: unknown) => e instanceof InputError && /:2$/.test(e.field));
+});
+
+test('--max-cell-seconds: a generous limit runs, an impossible one is refused on n before anything is written', async () => {
+  const a = dir();
+  const s = await runStudy(tiny(), a, { workers: 0, quiet: true, limit: 1, maxCellSeconds: 60 });
+  assert.equal(s.ran, 1);
+  const b = dir();
+  await assert.rejects(runStudy(tiny(), b, { workers: 0, quiet: true, maxCellSeconds: 1e-12 }), (e: unknown) => e instanceof InputError && e.field === 'n' && /variant "one"/.test(e.message));
+  assert.deepEqual(readdirSync(b), []);
 });
