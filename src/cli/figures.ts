@@ -12,16 +12,18 @@ export const figuresCommand: Command = {
 Builds every figure of the catalog (src/figures/catalog.ts) from the committed inputs under
 experiments/ (results.jsonl files and configs) without re-running any simulation, and writes
 DIR/ID.svg, DIR/ID.png (resvg, DejaVu Sans) and DIR/ID.vl.json (the vega-lite spec). The same
-inputs give the same bytes. A figure whose inputs are missing is skipped with a message.
+inputs give the same bytes. A figure whose inputs are missing is skipped with a message; with
+--check that is a failure unless the catalog marks the figure optional.
 
   --out DIR     output folder (default figures)
   --only IDS    comma-separated figure ids
-  --check       write nothing; exit 1 if any figure differs from the files in DIR
+  --check       write nothing; exit 1 if any figure differs from the files in DIR or any
+                (non-optional) figure's inputs are missing
   --list        print the ids, inputs and captions, then exit
 
 Example: npm run figures         (build, then prompt-experts figures)
 `,
-  async run(argv) {
+  async run(argv, io) {
     // Loaded on use: the renderer (resvg, a native addon) is not needed by the other commands.
     const { CATALOG } = await import('../figures/catalog.js');
     const { renderFigure, specJson, writeFigure } = await import('../figures/render.js');
@@ -32,7 +34,7 @@ Example: npm run figures         (build, then prompt-experts figures)
     for (const id of only ?? []) if (!CATALOG.some((f) => f.id === id)) throw new InputError('--only', `figure ids among ${CATALOG.map((f) => f.id).join(', ')}`, JSON.stringify(id));
     const figures = CATALOG.filter((f) => only === undefined || only.includes(f.id));
     if (values.list === true) {
-      for (const f of figures) process.stdout.write(`${f.id}\n  inputs: ${f.inputs.join(', ')}\n  ${f.caption}\n`);
+      for (const f of figures) io.out(`${f.id}\n  inputs: ${f.inputs.join(', ')}\n  ${f.caption}\n`);
       return 0;
     }
     const root = process.cwd();
@@ -40,7 +42,9 @@ Example: npm run figures         (build, then prompt-experts figures)
     for (const f of figures) {
       const missing = f.inputs.filter((p) => !existsSync(join(root, p)));
       if (missing.length > 0) {
-        process.stderr.write(`figures: skipping ${f.id}: missing ${missing.join(', ')}\n`);
+        const fails = values.check === true && f.optional !== true;
+        if (fails) differ++;
+        io.err(`figures: ${fails ? 'cannot check' : 'skipping'} ${f.id}: missing ${missing.join(', ')}\n`);
         continue;
       }
       const t0 = Date.now();
@@ -50,10 +54,10 @@ Example: npm run figures         (build, then prompt-experts figures)
         const same = (file: string, bytes: Buffer): boolean => existsSync(file) && readFileSync(file).equals(bytes);
         const ok = same(join(out, `${f.id}.svg`), Buffer.from(fig.svg)) && same(join(out, `${f.id}.png`), fig.png) && same(join(out, `${f.id}.vl.json`), Buffer.from(specJson(spec)));
         if (!ok) differ++;
-        process.stdout.write(`${f.id}: ${ok ? 'identical' : 'DIFFERS'} (${Date.now() - t0} ms)\n`);
+        io.out(`${f.id}: ${ok ? 'identical' : 'DIFFERS'} (${Date.now() - t0} ms)\n`);
       } else {
         const w = await writeFigure(out, f.id, spec);
-        process.stdout.write(`${f.id}: ${w.changed.length === 0 ? 'unchanged' : `wrote ${w.changed.join(', ')}`} (${Date.now() - t0} ms)\n`);
+        io.out(`${f.id}: ${w.changed.length === 0 ? 'unchanged' : `wrote ${w.changed.join(', ')}`} (${Date.now() - t0} ms)\n`);
       }
     }
     return differ > 0 ? 1 : 0;

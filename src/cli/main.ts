@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { commands } from './commands.js';
+import { type Io, processIo } from './command.js';
 
 /** The package version: from package.json beside dist/ or, in a bundle, beside the bundle. */
 export function version(): string {
@@ -34,35 +35,44 @@ function overview(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Run the CLI on `argv`, writing through `io` (default: the process's stdout and stderr); returns the exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${overview()}\n`);
+    io.out(`${overview()}\n`);
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`${version()}\n`);
+    io.out(`${version()}\n`);
     return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`prompt-experts: unknown command ${JSON.stringify(name)}: expected one of ${commands.map((c) => c.name).join(', ')} (see --help)\n`);
+    io.err(`prompt-experts: unknown command ${JSON.stringify(name)}: expected one of ${commands.map((c) => c.name).join(', ')} (see --help)\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.help.trimEnd()}\n`);
+    io.out(`${command.help.trimEnd()}\n`);
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(rest, io);
   } catch (e) {
     if (e instanceof InputError) {
-      process.stderr.write(`prompt-experts ${name}: ${e.message}\n`);
+      io.err(`prompt-experts ${name}: ${e.message}\n`);
       return 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`prompt-experts ${name}: internal error: ${msg.split('\n')[0]} (please report it; set PROMPT_EXPERTS_DEBUG=1 for the trace)\n`);
-    if (process.env.PROMPT_EXPERTS_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`);
+    io.err(`prompt-experts ${name}: internal error: ${msg.split('\n')[0]} (please report it; set PROMPT_EXPERTS_DEBUG=1 for the trace)\n`);
+    if (process.env.PROMPT_EXPERTS_DEBUG === '1' && e instanceof Error) io.err(`${e.stack ?? ''}\n`);
     return 1;
   }
+}
+
+/** Run the CLI in-process and collect what it printed: `{ code, stdout, stderr }`. */
+export async function invoke(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+  return { code, stdout, stderr };
 }

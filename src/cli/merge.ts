@@ -16,15 +16,17 @@ by default every results.shard-I-of-N.jsonl in the folder, or the files named. L
 deduplicated by cell (variant, n, rep), the first copy wins; copies made with different variant
 configs are an error. The output is sorted (variant, n, rep), so the same inputs give the same
 bytes. run.json gains each shard's sessions. Prints how many cells of the grid are still missing.
+No file to merge is an error (exit 2, nothing written). Holds results.jsonl's lock while writing
+(see simulate --help).
 `,
-  async run(argv) {
+  async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { quick: { type: 'boolean' } }, 'merge');
     const dir = positionals[0];
     if (dir === undefined) throw new InputError('merge arguments', 'a study folder (experiments/<study>)');
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(dir, 'a study folder holding study.json');
     const study = loadStudy(join(dir, 'study.json'));
     const s = mergeStudy(study, dir, { quick: values.quick === true, inputs: positionals.slice(1) });
-    process.stdout.write(
+    io.out(
       `merged ${s.inputs.length} file${s.inputs.length === 1 ? '' : 's'} into ${s.out}: ${s.lines} cells (${s.duplicates} duplicate lines dropped); ${s.missing} of ${s.total} grid cells missing\n`,
     );
     return 0;

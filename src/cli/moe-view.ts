@@ -40,7 +40,7 @@ Options:
   --json    print the output document instead of the table
 Bad input exits with code 2 and one line on stderr naming the field.
 `,
-  async run(argv) {
+  async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, 'moe-view');
     const source = positionals[0];
     if (source === undefined) throw new InputError('moe-view arguments', 'an input FILE or - for stdin');
@@ -49,7 +49,7 @@ Bad input exits with code 2 and one line on stderr naming the field.
     const out = moeViewOutput(input);
     if (values.json === true) {
       const { view: _view, ...doc } = out;
-      process.stdout.write(`${JSON.stringify(doc)}\n`);
+      io.out(`${JSON.stringify(doc)}\n`);
       return 0;
     }
     const v = out.view;
@@ -89,7 +89,7 @@ Bad input exits with code 2 and one line on stderr naming the field.
     const line = (r: string[]): string => r.map((s, c) => (c < 4 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0))).join('  ');
     lines.push(line(header));
     for (const r of rows) lines.push(line(r));
-    process.stdout.write(`${lines.join('\n')}\n`);
+    io.out(`${lines.join('\n')}\n`);
     return 0;
   },
 };

@@ -84,7 +84,7 @@ CONFIG.json: { "vit": { "layers", "width", "grid": [H, W] }, "methods": [ { "kin
 (every field optional). Config fields: vpt { prompts, mode }, e2vpt { visualPrompts, kvPrompts,
 sharedKV }, vapt { prompts, kernel, padding, rank, residual, layerNorm, staticFirstLayer, projectorBias }.
 `,
-  async run(argv) {
+  async run(argv, io) {
     const { values: f, positionals } = parseFlags(
       argv,
       {
@@ -167,7 +167,7 @@ sharedKV }, vapt { prompts, kernel, padding, rank, residual, layerNorm, staticFi
       });
     });
     if (f.json === true) {
-      process.stdout.write(`${JSON.stringify({ vit, methods: results })}\n`);
+      io.out(`${JSON.stringify({ vit, methods: results })}\n`);
       return 0;
     }
     const n = (x: number): string => x.toLocaleString('en-US');
@@ -179,7 +179,7 @@ sharedKV }, vapt { prompts, kernel, padding, rank, residual, layerNorm, staticFi
     }
     const w = [0, 1, 2, 3, 4].map((c) => Math.max(...table.map((r) => (r[c] ?? '').length)));
     for (const r of table) out.push(r.map((s, c) => (c < 2 ? s.padEnd(w[c] ?? 0) : s.padStart(w[c] ?? 0))).join('  ').trimEnd());
-    process.stdout.write(`${out.join('\n')}\n`);
+    io.out(`${out.join('\n')}\n`);
     return 0;
   },
 };

@@ -4,6 +4,9 @@ import { InputError } from '../util/errors.js';
 import { type Command, intFlag, parseFlags } from './command.js';
 import { renderPerNMarkdown, renderRateMarkdown, renderRateTable, studyRateTable } from '../study/rates-table.js';
 
+/** More resamples than this change the interval's endpoints by less than their own rounding. */
+const MAX_BOOTSTRAP = 100_000;
+
 export const ratesCommand: Command = {
   name: 'rates',
   summary: 'slope of log(loss) on log(n) per variant and loss, with CI, against the claimed rates',
@@ -35,10 +38,10 @@ Options:
   --per-n            with --markdown: the per-n table (median [IQR], shares at cap / switched
                      off / escaped) of each row instead of the slope table
   --level P          confidence level in (0, 1) (default 0.95)
-  --bootstrap B      bootstrap resamples (default 2000)
+  --bootstrap B      bootstrap resamples, 0 to ${MAX_BOOTSTRAP} (default 2000)
   --drop-duplicates  keep the first of duplicate (variant, n, rep) lines and count the rest
 `,
-  async run(argv) {
+  async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
       { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, loss: { type: 'string', multiple: true }, variant: { type: 'string', multiple: true }, 'per-n': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
@@ -50,10 +53,10 @@ Options:
     const quick = values.quick === true;
     const level = values.level === undefined ? 0.95 : Number(values.level);
     if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
-    const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0);
+    const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0, MAX_BOOTSTRAP);
     const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true, ...(values.loss === undefined ? {} : { losses: values.loss as string[] }), ...(values.variant === undefined ? {} : { variants: values.variant as string[] }) });
     const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? (values['per-n'] === true ? renderPerNMarkdown(table) : renderRateMarkdown(table)) : renderRateTable(table);
-    process.stdout.write(`${out}\n`);
+    io.out(`${out}\n`);
     return 0;
   },
 };

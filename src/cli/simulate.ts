@@ -4,13 +4,14 @@ import { InputError } from '../util/errors.js';
 import { type Command, intFlag, parseFlags } from './command.js';
 import { listKinds } from '../study/registry.js';
 import { loadStudy, parseShard, runStudy } from '../study/runner.js';
+import { DEFAULT_MAX_MEMORY, formatBytes, parseBytes, parseSeconds } from '../study/limits.js';
 import '../study/kinds/index.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'run a rate study (grid of variant x n x replication fits), resumable',
   get help() {
-    return `Usage: prompt-experts simulate experiments/<study>/study.json [--quick] [--workers W] [--shard i/N]
+    return `Usage: prompt-experts simulate experiments/<study>/study.json [--quick] [--workers W] [--shard i/N] [--max-memory M] [--max-cell-seconds S]
 
 Runs every cell (variant, n, rep) of the study's grid: simulate n samples from the variant's true
 model with the cell's seed (deriveSeed(study.seed, variant, n, rep)), fit, measure the losses, and
@@ -26,7 +27,16 @@ Options:
   --variant V    run only variant V (repeatable; with "protocols", "<variant> [<protocol>]")
   --max-n N      run only the cells with n <= N (the rest stay to do: a compute cut you can resume)
   --limit K      stop after K new cells
+  --max-memory M refuse the study if one cell needs more than M (e.g. 512M, 16G; default
+                 ${formatBytes(DEFAULT_MAX_MEMORY)}), estimated from the config before anything runs
+  --max-cell-seconds S  refuse the study if one cell is estimated to take more than S seconds
+                 (one probe cell per variant at the smallest n, timed and scaled linearly to the
+                 largest; off by default)
   --quiet        no progress output
+
+One writer per results file: a run holds <results file>.lock (pid and host) while it writes; a
+second run on the same file exits with code 2 naming the holder (shards write different files
+and run side by side). A lock left by a killed run on this host is taken over.
 
 Results line (one per fit):
   {"variant","n","rep","seed","loss","losses":{...},"iterations","converged","objective",
@@ -45,7 +55,7 @@ ${listKinds()
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, 'max-n': { type: 'string' }, variant: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, shard: { type: 'string' }, limit: { type: 'string' }, 'max-n': { type: 'string' }, variant: { type: 'string', multiple: true }, quiet: { type: 'boolean' }, 'max-memory': { type: 'string' }, 'max-cell-seconds': { type: 'string' } },
       'simulate',
     );
     const path = positionals[0];
@@ -53,12 +63,14 @@ ${listKinds()
     const study = loadStudy(path);
     const summary = await runStudy(study, dirname(path), {
       quick: values.quick === true,
-      workers: values.workers === undefined ? undefined : intFlag(values.workers as string, 'workers', 0, 0),
+      workers: values.workers === undefined ? undefined : intFlag(values.workers as string, 'workers', 0, 0, 1024),
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       limit: values.limit === undefined ? undefined : intFlag(values.limit as string, 'limit', 0, 1),
       maxN: values['max-n'] === undefined ? undefined : intFlag(values['max-n'] as string, 'max-n', 0, 2),
       quiet: values.quiet === true,
       variants: values.variant === undefined ? undefined : (values.variant as string[]),
+      maxMemory: values['max-memory'] === undefined ? undefined : parseBytes(values['max-memory'] as string, '--max-memory'),
+      maxCellSeconds: values['max-cell-seconds'] === undefined ? undefined : parseSeconds(values['max-cell-seconds'] as string, '--max-cell-seconds'),
     });
     return summary.failed > 0 ? 1 : 0;
   },

@@ -43,7 +43,7 @@ export const vitCommand: Command = {
   name: 'vit',
   summary: 'ViT prompt experiments: pretrain a backbone, sample-efficiency sweep, planted prompts',
   help: HELP,
-  async run(argv) {
+  async run(argv, io) {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseFlags(
       rest,
@@ -60,7 +60,7 @@ export const vitCommand: Command = {
     }
     const quiet = values.quiet === true;
     const log = (m: string): void => {
-      if (!quiet) process.stderr.write(`${m}\n`);
+      if (!quiet) io.err(`${m}\n`);
     };
     const onePath = (): string => {
       const p = positionals[0];
@@ -71,7 +71,7 @@ export const vitCommand: Command = {
       case 'pretrain': {
         if (positionals.length > 0) throw new InputError('vit pretrain arguments', 'no positional arguments (use --out DIR)');
         const info = await selectBackend(backend, { log });
-        process.stderr.write(`backend: ${describeBackend(info)}\n`);
+        io.err(`backend: ${describeBackend(info)}\n`);
         const out = (values.out as string | undefined) ?? 'experiments/vit-tiny/backbone';
         const meta = await pretrainBackbone(out, {
           ...DEFAULT_PRETRAIN,
@@ -80,19 +80,19 @@ export const vitCommand: Command = {
           seed: intFlag(values.seed as string | undefined, 'seed', DEFAULT_PRETRAIN.seed, 0),
           label: quiet ? null : 'pretrain',
         });
-        process.stdout.write(`${JSON.stringify({ out, ...meta, device: info.device })}\n`);
+        io.out(`${JSON.stringify({ out, ...meta, device: info.device })}\n`);
         return 0;
       }
       case 'sweep': {
         if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit sweep arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
         const s = await runSweep(onePath(), { backend, quiet, log });
-        process.stdout.write(`${JSON.stringify(s)}\n`);
+        io.out(`${JSON.stringify(s)}\n`);
         return 0;
       }
       case 'planted': {
         if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit planted arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
         const s = await runPlanted(onePath(), { backend, quiet, log });
-        process.stdout.write(`${JSON.stringify(s)}\n`);
+        io.out(`${JSON.stringify(s)}\n`);
         return 0;
       }
       default:

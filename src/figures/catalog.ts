@@ -23,6 +23,8 @@ export interface CatalogFigure {
   readonly caption: string;
   /** Committed files it is built from, relative to the repository root. */
   readonly inputs: ReadonlyArray<string>;
+  /** Inputs may be absent (e.g. results of a run still to come): `figures --check` then skips it instead of failing. */
+  readonly optional?: boolean;
   build(root: string): VlSpec;
 }
 

@@ -30,8 +30,9 @@ const num = z.number().refine(Number.isFinite, { error: 'a finite number' });
 const matrix = z.array(z.array(num));
 const vector = z.array(num);
 
-const vptSchema = z.object({ kind: z.literal('vpt'), P: matrix, mode: z.enum(['deep', 'shallow']) });
-const kvSchema = z.object({ kind: z.literal('kv'), K: matrix, V: matrix });
+// Strict objects: an unknown field (a typo such as "WQ " or "mdoe") is an error, not ignored.
+const vptSchema = z.object({ kind: z.literal('vpt'), P: matrix, mode: z.enum(['deep', 'shallow']) }).strict();
+const kvSchema = z.object({ kind: z.literal('kv'), K: matrix, V: matrix }).strict();
 const vaptSchema = z.object({
   kind: z.literal('vapt'),
   grid: z.tuple([z.int().min(1), z.int().min(1)]),
@@ -42,8 +43,8 @@ const vaptSchema = z.object({
   W1: matrix,
   W2: matrix,
   residual: z.boolean(),
-  layerNorm: z.object({ gamma: vector, beta: vector }).nullable(),
-});
+  layerNorm: z.object({ gamma: vector, beta: vector }).strict().nullable(),
+}).strict();
 
 export const moeViewInputSchema = z.object({
   X: matrix,
@@ -51,7 +52,7 @@ export const moeViewInputSchema = z.object({
   WK: matrix,
   WV: matrix,
   prompt: z.discriminatedUnion('kind', [vptSchema, kvSchema, vaptSchema]).nullable(),
-});
+}).strict();
 
 /** The input as JSON (what the schema accepts). */
 export type MoeViewInputJson = z.infer<typeof moeViewInputSchema>;
@@ -132,12 +133,42 @@ export function parseMoeViewInput(json: unknown): MoeViewInput {
   }
 }
 
-/** Compute the contract's output for a validated input. */
+/** Work bound of one moe-view run: query rows x experts x the widest dimension. */
+export const MAX_MOE_VIEW_WORK = 50_000_000;
+
+/** Refuse an input whose view would take minutes or gigabytes (InputError on X). */
+export function checkMoeViewSize(input: MoeViewInput): void {
+  const p = input.prompt;
+  const L = p === null ? 0 : p.kind === 'vpt' ? p.P.rows : p.kind === 'e2vpt' ? (p.keys?.rows ?? 0) : p.alpha.rows;
+  const Q = input.X.rows + (p?.kind === 'vpt' && p.mode === 'shallow' ? L : 0);
+  const width = Math.max(input.X.cols, input.head.WQ.cols, input.head.WV.cols);
+  const work = Q * (input.X.rows + L) * width;
+  if (work > MAX_MOE_VIEW_WORK)
+    throw new InputError('X', `a head small enough for the exact view (query rows x experts x width <= ${MAX_MOE_VIEW_WORK})`, `${Q} x ${input.X.rows + L} x ${width} = ${work}`);
+}
+
+/** The first non-finite entry of a matrix, named `name[i][j]`, as an InputError. */
+function requireFinite(m: Mat, name: string): void {
+  for (let t = 0; t < m.data.length; t++) {
+    const v = m.data[t] as number;
+    if (!Number.isFinite(v))
+      throw new InputError(`${name}[${Math.floor(t / m.cols)}][${t % m.cols}]`, 'a finite value: the input entries are too large for float64 here (scale X, the weights or the prompt down)', String(v));
+  }
+}
+
+/** Compute the contract's output for a validated input; a non-finite result is an InputError naming it. */
 export function moeViewOutput(input: MoeViewInput, seed = 1): MoeViewOutputJson & { view: MoeView } {
+  checkMoeViewSize(input);
   const view = promptedView(input.head, input.X, input.prompt);
   const direct = promptedAttention(input.head, input.X, input.prompt);
+  requireFinite(view.scores, 'scores');
+  requireFinite(view.gates, 'gates');
+  requireFinite(view.expertOutputs, 'expertOutputs');
+  requireFinite(view.output, 'output');
+  requireFinite(direct, 'attention');
   let maxAbsError = 0;
   for (let t = 0; t < direct.data.length; t++) maxAbsError = Math.max(maxAbsError, Math.abs((view.output.data[t] as number) - (direct.data[t] as number)));
+  if (!Number.isFinite(maxAbsError)) throw new InputError('maxAbsError', 'a finite number (the reconstruction and the attention overflow float64)', String(maxAbsError));
   const kinds = promptedKinds(input.head, input.X, input.prompt, { seed });
   return {
     view,

@@ -8,6 +8,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
+import { checkOutputFile } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
 import type { ResultLine } from './cell.js';
 import { cellKey, gridCells, readResults, resultsFile, runFile } from './runner.js';
 import { planStudy, type StudyConfig } from './schema.js';
@@ -53,7 +55,22 @@ export function mergeStudy(study: StudyConfig, dir: string, opts: { quick?: bool
   const quick = opts.quick === true;
   const out = resultsFile(dir, quick);
   const inputs = opts.inputs !== undefined && opts.inputs.length > 0 ? opts.inputs : shardFiles(dir, quick);
+  if (inputs.length === 0)
+    throw new InputError(dir, `shard results files (results.shard-I-of-N${quick ? '.quick' : ''}.jsonl) or results files named after the folder`, 'none');
   for (const p of inputs) if (!existsSync(p)) throw new InputError(p, 'an existing results file');
+  const runPath = runFile(dir, quick);
+  for (const p of [out, runPath]) checkOutputFile(p);
+  const lock = acquireLock(out);
+  try {
+    return mergeLocked(study, dir, quick, inputs);
+  } finally {
+    lock.release();
+  }
+}
+
+function mergeLocked(study: StudyConfig, dir: string, quick: boolean, inputs: string[]): MergeSummary {
+  const out = resultsFile(dir, quick);
+  const runPath = runFile(dir, quick);
   const groups = [{ source: out, lines: readResults(out) }, ...inputs.filter((p) => p !== out).map((p) => ({ source: p, lines: readResults(p) }))];
   const { lines, duplicates } = dedupLines(groups);
 
@@ -69,7 +86,6 @@ export function mergeStudy(study: StudyConfig, dir: string, opts: { quick?: bool
   const missing = grid.filter((c) => !have.has(cellKey(c))).length;
 
   // run.json: keep its sessions and add every shard's, tagged with the shard.
-  const runPath = runFile(dir, quick);
   let run: Record<string, unknown> & { sessions?: unknown[] } = {};
   if (existsSync(runPath)) {
     try {

@@ -20,6 +20,9 @@ import { InputError } from '../util/errors.js';
 import { deriveSeed } from '../util/rng.js';
 import { parseJsonText } from '../util/schema.js';
 import { progressBar } from '../util/progress.js';
+import { checkOutputFile, readTextFile } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
+import { checkCellTime, checkLimits, DEFAULT_MAX_MEMORY } from './limits.js';
 import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, type ResultLine } from './cell.js';
 import { measureToJson } from '../mixture/measure.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
@@ -43,6 +46,10 @@ export interface RunOptions {
   readonly variants?: ReadonlyArray<string>;
   /** Run only the cells with n <= maxN. */
   readonly maxN?: number;
+  /** Refuse a study whose estimated per-cell memory exceeds this many bytes (default 4 GiB; limits.ts). */
+  readonly maxMemory?: number;
+  /** Refuse a study whose estimated seconds per cell (a timed probe cell, limits.ts) exceed this; no check when absent. */
+  readonly maxCellSeconds?: number;
 }
 
 export interface RunSummary {
@@ -57,13 +64,7 @@ export interface RunSummary {
 
 /** Read and validate experiments/<study>/study.json. */
 export function loadStudy(path: string): StudyConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new InputError(path, 'a readable study.json');
-  }
-  return parseStudy(parseJsonText(text, path), path);
+  return parseStudy(parseJsonText(readTextFile(path, 'a readable study.json'), path), path);
 }
 
 /** Parse `--shard i/N` (i in 1..N, as Slurm and humans count; `0/N` with 0-based indices is not accepted). */
@@ -124,7 +125,7 @@ export const cellKey = (c: { variant: string; n: number; rep: number }): string 
  */
 export function readResults(path: string, repair = false, lineNumbers?: number[]): ResultLine[] {
   if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
+  const text = readTextFile(path, 'a results file (one JSON line per fit)');
   const lines = text.split('\n');
   const out: ResultLine[] = [];
   let validBytes = 0;
@@ -293,13 +294,32 @@ function startWorker(data: unknown): Worker {
 export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions = {}): Promise<RunSummary> {
   const quick = opts.quick === true;
   const plan = planStudy(study, quick);
+  // Everything that can be wrong with the config or the paths is found before anything is written.
+  checkLimits(plan, opts.maxMemory ?? DEFAULT_MAX_MEMORY, opts.maxN);
   checkVariants(plan.variants);
   checkClaimRegimes(study, plan.variants);
+  if (opts.maxCellSeconds !== undefined) checkCellTime(plan, opts.maxCellSeconds, opts.maxN);
+  if (opts.variants !== undefined) {
+    const names = new Set(plan.variants.map((v) => v.name));
+    for (const name of opts.variants) if (!names.has(name)) throw new InputError('--variant', `one of ${[...names].map((x) => JSON.stringify(x)).join(', ')}`, JSON.stringify(name));
+  }
   const resultsPath = resultsFile(dir, quick, opts.shard);
   const runPath = runFile(dir, quick, opts.shard);
   const failuresPath = join(dir, `failures${suffix(quick, opts.shard)}.jsonl`);
+  for (const p of [resultsPath, runPath, failuresPath, truthFile(dir)]) checkOutputFile(p);
+  const lock = acquireLock(resultsPath);
+  try {
+    return await runLocked(study, plan, opts, { dir, resultsPath, runPath, failuresPath });
+  } finally {
+    lock.release();
+  }
+}
 
-  const existing = readResults(resultsPath, true);
+/** The run itself, holding the results file's lock. */
+async function runLocked(study: StudyConfig, plan: StudyPlan, opts: RunOptions, paths: { dir: string; resultsPath: string; runPath: string; failuresPath: string }): Promise<RunSummary> {
+  const quick = plan.quick;
+  const { dir, resultsPath, runPath, failuresPath } = paths;
+  const existing = readResults(resultsPath);
   const hashes = new Map(plan.variants.map((v) => [v.name, v.configHash]));
   for (const line of existing) {
     const h = hashes.get(line.variant);
@@ -310,17 +330,20 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
         `lines made with another config (hash ${String(line.configHash)}): move the file away to start over, or restore the config`,
       );
   }
-  if (!endsWithNewline(resultsPath)) appendFileSync(resultsPath, '\n');
   const done = new Set(existing.map(cellKey));
   const mine = shardCells(gridCells(plan), opts.shard);
-  if (opts.variants !== undefined) {
-    const names = new Set(plan.variants.map((v) => v.name));
-    for (const name of opts.variants) if (!names.has(name)) throw new InputError('--variant', `one of ${[...names].map((x) => JSON.stringify(x)).join(', ')}`, JSON.stringify(name));
-  }
   const only = opts.variants === undefined ? undefined : new Set(opts.variants);
   let todo = executionOrder(mine.filter((c) => !done.has(cellKey(c)) && (only === undefined || only.has(c.variant)) && (opts.maxN === undefined || c.n <= opts.maxN)));
   if (opts.limit !== undefined) todo = todo.slice(0, opts.limit);
   const skipped = mine.length - mine.filter((c) => !done.has(cellKey(c))).length;
+  const label = `${study.name}${quick ? ' (quick)' : ''}${opts.shard === undefined ? '' : ` shard ${opts.shard.index}/${opts.shard.count}`}`;
+  if (todo.length === 0) {
+    // Nothing to do: leave results and run.json as they are (a finished study stays byte for byte).
+    if (opts.quiet !== true) process.stderr.write(`${label}: nothing to run (${skipped} of ${mine.length} cells already in ${resultsPath})\n`);
+    return { resultsPath, runPath, total: mine.length, skipped, ran: 0, failed: 0, seconds: 0 };
+  }
+  readResults(resultsPath, true); // cut a torn last line before appending
+  if (!endsWithNewline(resultsPath)) appendFileSync(resultsPath, '\n');
 
   const workers = Math.min(opts.workers ?? availableParallelism(), todo.length);
   const start = new Date();
@@ -339,7 +362,6 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   const healthCfg = healthOf(study);
   const health: AtomHealthOptions = { switchedOffShare: healthCfg.switchedOff, escapeDistance: healthCfg.escaped };
 
-  const label = `${study.name}${quick ? ' (quick)' : ''}${opts.shard === undefined ? '' : ` shard ${opts.shard.index}/${opts.shard.count}`}`;
   if (opts.quiet !== true)
     process.stderr.write(`${label}: ${todo.length} cells to run (${skipped} of ${mine.length} already in ${resultsPath}) on ${workers === 0 ? 'the main thread' : `${workers} worker thread${workers === 1 ? '' : 's'}`}\n`);
   const bar = progressBar(todo.length, label, { quiet: opts.quiet === true || todo.length === 0 });

@@ -22,14 +22,20 @@ import { InputError } from '../util/errors.js';
 import { parseWith } from '../util/schema.js';
 import { compileRate } from '../rates/claim.js';
 
-const positiveInt = z.number({ error: 'an integer >= 1' }).int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
-const sampleSize = z.number({ error: 'an integer >= 2' }).int({ error: 'an integer >= 2' }).min(2, { error: 'an integer >= 2' });
+/** Upper bounds that keep a grid listable and a cell's samples addressable (per-cell memory: limits.ts). */
+export const MAX_N = 100_000_000;
+export const MAX_REPLICATIONS = 1_000_000;
+const MAX_GRID_POINTS = 1000;
+const bounded = (max: number, what: string): z.ZodNumber =>
+  z.number({ error: what }).int({ error: what }).min(1, { error: what }).max(max, { error: what });
+const sampleSize = bounded(MAX_N, `an integer in [2, ${MAX_N}]`).min(2, { error: `an integer in [2, ${MAX_N}]` });
+const replications = bounded(MAX_REPLICATIONS, `an integer in [1, ${MAX_REPLICATIONS}]`);
 
 const logGrid = z
   .object({
     from: sampleSize,
     to: sampleSize,
-    count: positiveInt,
+    count: bounded(MAX_GRID_POINTS, `an integer in [1, ${MAX_GRID_POINTS}]`),
   })
   .strict()
   .refine((g) => g.to >= g.from, { error: 'to >= from', path: ['to'] });
@@ -100,7 +106,7 @@ const healthSchema = z
 const quickSchema = z
   .object({
     n: nGrid.optional(),
-    replications: positiveInt.optional(),
+    replications: replications.optional(),
     variants: z.array(z.string()).optional(),
   })
   .strict();
@@ -111,7 +117,7 @@ export const studySchema = z
     description: z.string().optional(),
     seed: z.number({ error: 'an integer in [0, 2^32)' }).int({ error: 'an integer in [0, 2^32)' }).min(0).max(4294967295, { error: 'an integer in [0, 2^32)' }),
     n: nGrid,
-    replications: positiveInt,
+    replications,
     model: block.optional(),
     estimator: block.optional(),
     loss: z.string({ error: 'the name of the main loss' }).min(1),

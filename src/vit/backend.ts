@@ -15,6 +15,7 @@
  * await, and importing this file registers nothing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as os from 'node:os';
@@ -74,7 +75,12 @@ export function wasmDirectory(): string {
 
 async function tryNodeGpu(): Promise<string> {
   const name = '@tensorflow/tfjs-node-gpu';
-  await import(name);
+  try {
+    await import(name);
+  } catch (e) {
+    // npm ci skips its install script (package.json allowScripts): without it there is no libtensorflow.
+    throw new Error(`${name} did not load (${message(e).split('\n')[0] ?? ''}); on a CUDA server run \`npm rebuild ${name} --dangerously-allow-all-scripts\` to fetch its libtensorflow (README: ViT experiments on a GPU)`, { cause: e });
+  }
   if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node-gpu loaded but the tensorflow backend did not initialise');
   return 'TensorFlow C library (CUDA)';
 }
@@ -88,9 +94,26 @@ interface AdapterLike {
   readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string };
 }
 
+/**
+ * Is the Vulkan loader (libvulkan.so.1) where the dynamic linker looks? Dawn runs WebGPU on
+ * Vulkan on Linux; without the loader it prints a multi-line "Couldn't load Vulkan" warning that
+ * reads like a failure, so the adapter search stops here with a plain reason instead.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d !== ''), '/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`];
+  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return false;
+  }
+}
+
 /** Install Dawn's navigator.gpu (once) and describe the adapter; throws if there is none. */
 export async function webgpuAdapter(): Promise<string> {
   const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<AdapterLike | null> } } };
+  if (!g.navigator?.gpu && !vulkanLoaderPresent()) throw new Error('no WebGPU adapter (the Vulkan loader libvulkan.so.1 that Dawn needs is not installed)');
   if (!g.navigator?.gpu) {
     const webgpu = (await import('webgpu')) as unknown as { create(o: string[]): unknown; globals: object };
     Object.assign(globalThis, webgpu.globals);

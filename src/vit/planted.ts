@@ -28,7 +28,9 @@ import { testSet, trainSet, type ImageSet } from './data/tasks.js';
 import { AdamW, warmupCosine } from './train/sgd.js';
 import { batchRows, imagesTensor } from './train/train.js';
 import { loadPlantedStudy, methodSpec, type PlantedStudy } from './study.js';
-import { ensureBackbone } from './sweep.js';
+import { checkMethodConfigs, checkSavedBackbone, ensureBackbone, withStudyPath } from './sweep.js';
+import { checkOutputFile } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
 import { appendJsonl, newSession, readJsonl, recordSession } from './results.js';
 import { promptAtomLoss, slopeWithInterval } from './planted-loss.js';
 
@@ -225,23 +227,51 @@ export interface PlantedOptions {
   readonly log?: (m: string) => void;
 }
 
-export async function runPlanted(studyPath: string, options: PlantedOptions = {}): Promise<{ ran: number; skipped: number; slopes: PlantedSlopeLine[]; backend: string; device: string }> {
+type PlantedSummary = { ran: number; skipped: number; slopes: PlantedSlopeLine[]; backend: string; device: string };
+
+export async function runPlanted(studyPath: string, options: PlantedOptions = {}): Promise<PlantedSummary> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // The whole study is checked before a backend is chosen, a file written or a backbone pretrained.
   const study = loadPlantedStudy(studyPath);
   const dir = dirname(studyPath);
-  const info = await selectBackend(options.backend ?? 'auto', { log });
-  log(`backend: ${info.backend} (${info.device})`);
+  withStudyPath(studyPath, 'forms', () => checkMethodConfigs(study.forms, study.backbone, 'forms'));
+  checkSavedBackbone(dir, study.backbone);
   const resultsPath = join(dir, 'results.jsonl');
-  const existing = readJsonl<PlantedFitLine | PlantedSlopeLine>(resultsPath, true);
+  const runPath = join(dir, 'run.json');
+  for (const p of [resultsPath, runPath]) checkOutputFile(p);
+  const existing = readJsonl<PlantedFitLine | PlantedSlopeLine>(resultsPath);
   const key = (c: { form: string; n: number; seed: number }): string => `${c.form}|${c.n}|${c.seed}`;
   const done = new Set(existing.filter((l): l is PlantedFitLine => l.kind === 'fit').map(key));
-  const session = newSession(`vit planted ${studyPath}`, info.backend, info.device);
-  const runPath = join(dir, 'run.json');
-  const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
-  session['backbone'] = meta;
   const cells: Array<{ form: Form; n: number; seed: number }> = [];
   for (const form of study.forms) for (const seed of study.seeds) for (const n of study.n) cells.push({ form, n, seed });
   const todo = cells.filter((c) => !done.has(key({ form: c.form.label ?? c.form.name, n: c.n, seed: c.seed })));
+  if (todo.length === 0) {
+    // Nothing to fit: results (slope lines included) and run.json stay as they are.
+    log(`${cells.length} fits, all already in ${resultsPath}: nothing to run`);
+    return { ran: 0, skipped: cells.length, slopes: existing.filter((l): l is PlantedSlopeLine => l.kind === 'slope'), backend: 'none', device: 'none' };
+  }
+  const lock = acquireLock(resultsPath);
+  try {
+    return await plantedLocked(studyPath, study, { dir, resultsPath, runPath, cells, todo }, options, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function plantedLocked(
+  studyPath: string,
+  study: PlantedStudy,
+  plan: { dir: string; resultsPath: string; runPath: string; cells: Array<{ form: Form; n: number; seed: number }>; todo: Array<{ form: Form; n: number; seed: number }> },
+  options: PlantedOptions,
+  log: (m: string) => void,
+): Promise<PlantedSummary> {
+  const { dir, resultsPath, runPath, cells, todo } = plan;
+  const info = await selectBackend(options.backend ?? 'auto', { log });
+  log(`backend: ${info.backend} (${info.device})`);
+  readJsonl(resultsPath, true); // cut a torn last line before appending
+  const session = newSession(`vit planted ${studyPath}`, info.backend, info.device);
+  const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
+  session['backbone'] = meta;
   session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
   recordSession(runPath, study, session);
   log(`${cells.length} fits, ${cells.length - todo.length} already in ${resultsPath}, ${todo.length} to run`);

@@ -6,12 +6,17 @@
  */
 import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { InputError, describe } from '../util/errors.js';
+import { readTextFile } from '../util/files.js';
 import { versions } from '../study/runner.js';
 
-/** Parse a results.jsonl file; a torn last line is dropped (and truncated away with `repair`). */
+/**
+ * Parse a results.jsonl file; a torn last line is dropped (and truncated away with `repair`), any
+ * other line that is not a JSON object is an InputError naming `file:line`.
+ */
 export function readJsonl<T>(path: string, repair = false): T[] {
   if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
+  const text = readTextFile(path, 'a results file (one JSON object per line)');
   const out: T[] = [];
   let valid = 0;
   const lines = text.split('\n');
@@ -22,12 +27,17 @@ export function readJsonl<T>(path: string, repair = false): T[] {
       if (!last) valid += Buffer.byteLength(line) + 1;
       return;
     }
+    let parsed: unknown;
     try {
-      if (last && !text.endsWith('\n')) throw new Error('torn');
-      out.push(JSON.parse(line) as T);
-      valid += Buffer.byteLength(line) + 1;
+      parsed = last && !text.endsWith('\n') ? undefined : (JSON.parse(line) as unknown);
     } catch {
-      if (!last) throw new Error(`${path}:${i + 1}: not a JSON line`);
+      parsed = undefined;
+    }
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      out.push(parsed as T);
+      valid += Buffer.byteLength(line) + 1;
+    } else {
+      if (!last) throw new InputError(`${path}:${i + 1}`, 'one JSON object per line (only the last line may be cut short)', describe(line));
       valid = -valid - 1; // stop; remember where the good part ends
     }
   });

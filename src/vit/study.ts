@@ -4,10 +4,10 @@
  * planted-prompt studies (`kind: "vit-planted"`). Both share the backbone block, which says how
  * to pretrain the backbone when `experiments/<study>/backbone/` does not hold one yet.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { parseJsonText, parseWith } from '../util/schema.js';
+import { readTextFile } from '../util/files.js';
 import { DEFAULT_E2VPT, DEFAULT_VAPT, DEFAULT_VPT, type PromptConfig } from '../prompts/config.js';
 import { TASK_NAMES } from './data/tasks.js';
 import type { MethodSpec } from './index.js';
@@ -18,6 +18,11 @@ const posNum = z.number({ error: 'a positive number' }).refine((v) => Number.isF
 const nonNegNum = z.number({ error: 'a number >= 0' }).refine((v) => Number.isFinite(v) && v >= 0, { error: 'a finite number >= 0' });
 const fraction = z.number({ error: 'a number in [0, 1]' }).min(0, { error: 'a number in [0, 1]' }).max(1, { error: 'a number in [0, 1]' });
 const seed = z.number({ error: 'an integer in [0, 2^32)' }).int({ error: 'an integer in [0, 2^32)' }).min(0).max(4294967295, { error: 'an integer in [0, 2^32)' });
+/** MNIST's split sizes: a training set draws from 60000 images, a test set from 10000. */
+export const MAX_TRAIN_IMAGES = 60_000;
+export const MAX_TEST_IMAGES = 10_000;
+const trainCount = posInt.max(MAX_TRAIN_IMAGES, { error: `an integer in [1, ${MAX_TRAIN_IMAGES}] (MNIST's training split)` });
+const testCount = posInt.max(MAX_TEST_IMAGES, { error: `an integer in [1, ${MAX_TEST_IMAGES}] (MNIST's test split)` });
 const taskName = z.string({ error: `a task name (${TASK_NAMES.join(', ')})` }).refine((t) => TASK_NAMES.includes(t), { error: `one of ${TASK_NAMES.join(', ')}` });
 
 export const vitArchSchema = z
@@ -25,21 +30,23 @@ export const vitArchSchema = z
     imageSize: posInt,
     channels: posInt.default(1),
     patch: posInt,
-    width: posInt,
-    depth: posInt,
-    heads: posInt,
+    width: posInt.max(4096, { error: 'an integer in [1, 4096]' }),
+    depth: posInt.max(64, { error: 'an integer in [1, 64]' }),
+    heads: posInt.max(64, { error: 'an integer in [1, 64]' }),
     mlpRatio: posNum,
   })
   .strict()
+  .refine((v) => v.imageSize <= 224, { error: 'an image size of at most 224 pixels', path: ['imageSize'] })
   .refine((v) => v.imageSize % v.patch === 0, { error: 'imageSize must be a multiple of patch', path: ['patch'] })
-  .refine((v) => v.width % v.heads === 0, { error: 'width must be a multiple of heads', path: ['heads'] });
+  .refine((v) => v.width % v.heads === 0, { error: 'width must be a multiple of heads', path: ['heads'] })
+  .refine((v) => Number.isInteger(v.mlpRatio * v.width), { error: 'mlpRatio * width must be an integer (the MLP width)', path: ['mlpRatio'] });
 
 export const backboneSchema = z
   .object({
     vit: vitArchSchema,
     task: taskName.default('digits-0-4'),
-    trainSize: posInt.default(20000),
-    testSize: posInt.default(1000),
+    trainSize: trainCount.default(20000),
+    testSize: testCount.default(1000),
     steps: posInt.default(400),
     batchSize: posInt.default(64),
     lr: posNum.default(2e-3),
@@ -116,9 +123,9 @@ export const sweepSchema = z
     backbone: backboneSchema,
     tasks: z.array(taskName).min(1, { error: 'at least one task' }),
     methods: z.array(methodSchema).min(1, { error: 'at least one method' }),
-    n: z.array(posInt).min(1, { error: 'at least one n' }),
+    n: z.array(trainCount).min(1, { error: 'at least one n' }),
     seeds: z.array(seed).min(1, { error: 'at least one seed' }),
-    testSize: posInt.default(1000),
+    testSize: testCount.default(1000),
     train: trainSchema,
   })
   .strict()
@@ -153,7 +160,7 @@ export const plantedSchema = z
           .strict(),
       )
       .min(1, { error: 'at least one form' }),
-    n: z.array(posInt).min(2, { error: 'at least two values of n (a slope needs two)' }),
+    n: z.array(trainCount).min(2, { error: 'at least two values of n (a slope needs two)' }),
     seeds: z.array(seed).min(1, { error: 'at least one seed' }),
     /** Scale of the planted parameters relative to their default initialisation. */
     plantScale: posNum.default(3),
@@ -170,20 +177,14 @@ export const plantedSchema = z
       .strict()
       .default({ steps: 200, batchSize: 32, lr: 0.01, initPerturbation: 0.5 }),
     /** Held-out images for the student's test error. */
-    testSize: posInt.default(500),
+    testSize: testCount.default(500),
   })
   .strict();
 
 export type PlantedStudy = z.infer<typeof plantedSchema>;
 
 function readStudyJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new InputError(path, 'a readable study.json');
-  }
-  return parseJsonText(text, path);
+  return parseJsonText(readTextFile(path, 'a readable study.json'), path);
 }
 
 /** Parse with the field path prefixed by the file, e.g. `study.json: methods[2].name: expected ...`. */

@@ -29,6 +29,10 @@ import { hasBackbone, loadBackbone, pretrainBackbone, type BackboneMeta } from '
 import { batchRows, evaluate, imagesTensor, labelsTensor, train, type Trainable } from './train/train.js';
 import { loadSweepStudy, methodSpec, type BackboneBlock, type MethodEntry, type SweepStudy } from './study.js';
 import { appendJsonl, newSession, readJsonl, recordSession } from './results.js';
+import { paramTable } from '../prompts/config.js';
+import { checkOutputFile, readTextFile } from '../util/files.js';
+import { parseJsonText } from '../util/schema.js';
+import { acquireLock } from '../util/lock.js';
 
 export interface SweepLine {
   study: string;
@@ -64,13 +68,94 @@ export async function ensureBackbone(dir: string, block: BackboneBlock, log: (m:
     log(`backbone: ${(100 * meta.testAccuracy).toFixed(1)}% test accuracy on ${meta.task} after ${meta.steps} steps (${meta.seconds.toFixed(0)} s)`);
   }
   const loaded = loadBackbone(bdir);
-  const want = { ...block.vit };
-  for (const [k, v] of Object.entries(want)) {
-    if ((loaded.meta.config as unknown as Record<string, unknown>)[k] !== v) {
-      throw new InputError(`backbone.vit.${k}`, `${JSON.stringify((loaded.meta.config as unknown as Record<string, unknown>)[k])} as in the saved ${bdir} (delete that folder to pretrain a new backbone)`, JSON.stringify(v));
-    }
-  }
+  checkBackboneShape(loaded.meta.config, block, bdir);
   return loaded;
+}
+
+/** The study's backbone.vit block must describe the saved backbone, field by field. */
+function checkBackboneShape(saved: unknown, block: BackboneBlock, bdir: string): void {
+  const have = (saved ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(block.vit)) {
+    if (have[k] !== v) throw new InputError(`backbone.vit.${k}`, `${JSON.stringify(have[k])} as in the saved ${bdir} (delete that folder to pretrain a new backbone)`, JSON.stringify(v));
+  }
+}
+
+/** The saved backbone's config from its model.json, read without loading weights or a backend. */
+function savedBackboneConfig(bdir: string): unknown {
+  const file = join(bdir, 'model.json');
+  const json = parseJsonText(readTextFile(file, 'a backbone checkpoint (model.json)'), file) as { meta?: { config?: unknown } } | null;
+  if (json?.meta?.config === undefined) throw new InputError(file, 'a prompt-experts backbone checkpoint (meta.config)', 'none');
+  return json.meta.config;
+}
+
+/**
+ * Check each method's prompt config against the backbone's shape (a VAPT kernel larger than the
+ * patch grid, a field the method does not have) before any backend or file is touched; errors
+ * name `${list}[i].config.<field>`.
+ */
+export function checkMethodConfigs(entries: ReadonlyArray<Pick<MethodEntry, 'name' | 'config'>>, block: BackboneBlock, list: string): void {
+  const v = block.vit;
+  const side = v.imageSize / v.patch;
+  entries.forEach((m, i) => {
+    try {
+      const spec = methodSpec(m.name, m.config);
+      if ('config' in spec) paramTable({ layers: v.depth, width: v.width, grid: [side, side] }, spec.config);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const field = e.field.startsWith('config') ? e.field : `config.${e.field}`;
+      throw new InputError(`${list}[${i}].${field}`, e.expected);
+    }
+  });
+}
+
+/** A saved backbone in `dir/backbone` must match the study's backbone block (checked without a backend). */
+export function checkSavedBackbone(dir: string, block: BackboneBlock): void {
+  const bdir = join(dir, 'backbone');
+  if (hasBackbone(bdir)) checkBackboneShape(savedBackboneConfig(bdir), block, bdir);
+}
+
+/** Run `check`, prefixing a field error it throws under `list` with the study file's path. */
+export function withStudyPath<T>(studyPath: string, list: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof InputError && e.field.startsWith(`${list}[`)) throw new InputError(`${studyPath}: ${e.field}`, e.expected);
+    throw e;
+  }
+}
+
+interface SweepCell {
+  readonly task: string;
+  readonly seed: number;
+  readonly n: number;
+  readonly entry: MethodEntry;
+}
+
+/** A validated sweep: the study, its files and the cells still to run. Nothing is written. */
+export interface SweepPlan {
+  readonly studyPath: string;
+  readonly study: SweepStudy;
+  readonly dir: string;
+  readonly resultsPath: string;
+  readonly runPath: string;
+  readonly cells: SweepCell[];
+  readonly todo: SweepCell[];
+}
+
+/** Everything `vit sweep` checks before choosing a backend, writing run.json or pretraining. */
+export function planSweep(studyPath: string): SweepPlan {
+  const study = loadSweepStudy(studyPath);
+  const dir = dirname(studyPath);
+  withStudyPath(studyPath, 'methods', () => checkMethodConfigs(study.methods, study.backbone, 'methods'));
+  checkSavedBackbone(dir, study.backbone);
+  const resultsPath = join(dir, 'results.jsonl');
+  const runPath = join(dir, 'run.json');
+  for (const p of [resultsPath, runPath]) checkOutputFile(p);
+  const done = new Set(readJsonl<SweepLine>(resultsPath).map(cellKey));
+  const cells: SweepCell[] = [];
+  for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
+  const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
+  return { studyPath, study, dir, resultsPath, runPath, cells, todo };
 }
 
 function activePromptParams(m: TuningMethod): number {
@@ -175,19 +260,29 @@ export interface SweepSummary {
 
 export async function runSweep(studyPath: string, options: SweepOptions = {}): Promise<SweepSummary> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const study = loadSweepStudy(studyPath);
-  const dir = dirname(studyPath);
+  const plan = planSweep(studyPath);
+  const { resultsPath, cells } = plan;
+  if (plan.todo.length === 0) {
+    log(`${cells.length} cells, all already in ${resultsPath}: nothing to run`);
+    return { total: cells.length, skipped: cells.length, ran: 0, results: resultsPath, backend: 'none', device: 'none' };
+  }
+  const lock = acquireLock(resultsPath);
+  try {
+    return await sweepLocked(plan, options, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(plan: SweepPlan, options: SweepOptions, log: (m: string) => void): Promise<SweepSummary> {
+  const { study, dir, resultsPath, runPath, cells } = plan;
   const info = options.backendInfo ?? (await selectBackend(options.backend ?? 'auto', { log }));
   log(`backend: ${info.backend} (${info.device})`);
-  const resultsPath = join(dir, 'results.jsonl');
   const done = new Set(readJsonl<SweepLine>(resultsPath, true).map(cellKey));
-  const session = newSession(`vit sweep ${studyPath}`, info.backend, info.device);
-  const runPath = join(dir, 'run.json');
+  const session = newSession(`vit sweep ${plan.studyPath}`, info.backend, info.device);
   const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
   session['backbone'] = meta;
   const size = weights.config.imageSize;
-  const cells: Array<{ task: string; seed: number; n: number; entry: MethodEntry }> = [];
-  for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
   const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
   session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
   recordSession(runPath, study, session);

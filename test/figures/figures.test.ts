@@ -63,3 +63,22 @@ test('catalog ids are unique and name their inputs', () => {
   assert.equal(new Set(ids).size, ids.length);
   for (const f of CATALOG) assert.ok(f.inputs.length > 0 && f.caption.length > 20);
 });
+
+test('figures --check fails (exit 1) when a non-optional figure has missing inputs', async () => {
+  const { invoke } = await import('../../src/cli/main.js');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const here = process.cwd();
+  process.chdir(mkdtempSync(join(tmpdir(), 'pe-figs-')));
+  try {
+    const r = await invoke(['figures', '--check', '--only', 'attention-gates']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^figures: cannot check attention-gates: missing experiments\/attention-gates\/config\.json\n$/);
+    const plain = await invoke(['figures', '--only', 'attention-gates', '--out', 'out']);
+    assert.equal(plain.code, 0, 'without --check a figure with missing inputs is skipped');
+    assert.match(plain.stderr, /skipping attention-gates/);
+  } finally {
+    process.chdir(here);
+  }
+});

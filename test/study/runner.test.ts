@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/util/errors.js';
@@ -39,7 +39,7 @@ test('schema errors name the field', () => {
   throwsField(() => parseStudy({ ...base, n: [10, 1] }), 'n[1]');
   throwsField(() => parseStudy({ ...base, seed: -3 }), 'seed');
   throwsField(() => parseStudy({ ...base, variants: [{ name: 'a' }, { name: 'a' }] }), 'variants[1].name');
-  throwsField(() => parseStudy({ ...base, variants: [{ name: 'a', modle: {} }] }), 'variants[0]');
+  throwsField(() => parseStudy({ ...base, variants: [{ name: 'a', modle: {} }] }), 'variants[0].modle');
   throwsField(() => parseStudy({ ...base, model: undefined }), 'variants[0].model.kind');
   throwsField(() => parseStudy({ ...base, claims: [{ variants: ['b'], rate: 'x', slope: -0.5 }] }), 'claims[0].variants[0]');
   throwsField(() => parseStudy({ ...base, quick: { variants: ['zz'] } }), 'quick.variants[0]');
@@ -92,13 +92,15 @@ test('a killed run resumes: no cell twice, same lines as one uninterrupted run',
   const lines = readResults(second.resultsPath);
   assert.equal(lines.length, 18);
   assert.equal(new Set(lines.map(cellKey)).size, 18);
+  const runBefore = readFileSync(join(a, 'run.json'), 'utf8');
   const third = await runStudy(study, a, { workers: 0, quiet: true });
   assert.equal(third.ran, 0);
+  assert.equal(readFileSync(join(a, 'run.json'), 'utf8'), runBefore, 'a no-op run leaves run.json as it was');
   const b = dir();
   await runStudy(study, b, { workers: 0, quiet: true });
   assert.deepEqual(sortLines(lines).map(strip), sortLines(readResults(join(b, 'results.jsonl'))).map(strip));
   const run = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as { sessions: { end: string | null; versions: Record<string, string> }[] };
-  assert.equal(run.sessions.length, 3);
+  assert.equal(run.sessions.length, 2);
   assert.ok(run.sessions.every((s) => s.end !== null && s.versions.node === process.version));
 });
 
@@ -147,4 +149,13 @@ test('merge refuses two copies of a cell made with different configs', () => {
   const a = dir();
   writeFileSync(join(a, 'results.shard-1-of-2.jsonl'), `${JSON.stringify(line('x'))}\nnot json\n${JSON.stringify(line('x'))}\n`);
   assert.throws(() => mergeStudy(tiny(), a), (e: unknown) => e instanceof InputError && /:2$/.test(e.field));
+});
+
+test('--max-cell-seconds: a generous limit runs, an impossible one is refused on n before anything is written', async () => {
+  const a = dir();
+  const s = await runStudy(tiny(), a, { workers: 0, quiet: true, limit: 1, maxCellSeconds: 60 });
+  assert.equal(s.ran, 1);
+  const b = dir();
+  await assert.rejects(runStudy(tiny(), b, { workers: 0, quiet: true, maxCellSeconds: 1e-12 }), (e: unknown) => e instanceof InputError && e.field === 'n' && /variant "one"/.test(e.message));
+  assert.deepEqual(readdirSync(b), []);
 });

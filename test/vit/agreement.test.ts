@@ -7,6 +7,7 @@
  * exactly as in the forward pass, and every head h is compared with moeView on its column block
  * of W_Q, W_K, W_V. Head width 16 so E2VPT's 16 interleaved segments line up per head.
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

@@ -2,6 +2,7 @@
  * Backend selection: explicit choices, fallbacks with a reason, and the WebGPU path (run when a
  * Vulkan adapter is present, skipped with the reason printed otherwise).
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

@@ -6,6 +6,7 @@
  * Seeded and deterministic on wasm; measured margin about 10 points, asserted >= 5 (the binomial
  * standard error of each accuracy is about 2 points). About 20 s on one core.
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';

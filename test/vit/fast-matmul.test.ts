@@ -1,3 +1,4 @@
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

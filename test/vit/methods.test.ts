@@ -3,6 +3,7 @@
  * config (counted from the variables themselves), tiny forward/backward runs reduce the loss,
  * nothing leaks, the shared backbone is never modified, E2VPT masks and pruning behave.
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

@@ -3,15 +3,17 @@
  * for the planted prompts themselves, a run writes one fit line per (form, n, seed) and one slope
  * line per form, and a second run skips the fits and replaces (not duplicates) the slope lines.
  */
+import './quiet-tfjs.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/vit/backend.js';
 import { createMethod, initVit } from '../../src/vit/index.js';
 import { promptAtoms, runPlanted } from '../../src/vit/planted.js';
+import { InputError } from '../../src/util/errors.js';
 import { promptAtomLoss } from '../../src/vit/planted-loss.js';
 
 const vit = { imageSize: 14, channels: 1, patch: 7, width: 16, depth: 2, heads: 2, mlpRatio: 2 };
@@ -64,7 +66,17 @@ test('tiny planted run: fit lines, one slope line per form, resumable', async ()
     assert.equal(l.backend, 'wasm');
   }
   assert.ok(Number.isFinite(first.find((l) => l.kind === 'slope')?.slope));
+  const before = [readFileSync(join(dir, 'results.jsonl'), 'utf8'), readFileSync(join(dir, 'run.json'), 'utf8')];
   const r2 = await runPlanted(path, quiet);
   assert.equal(r2.ran, 0);
-  assert.equal(lines().length, 5);
+  assert.equal(r2.slopes.length, 1, 'the slopes on file are reported');
+  assert.deepEqual([readFileSync(join(dir, 'results.jsonl'), 'utf8'), readFileSync(join(dir, 'run.json'), 'utf8')], before, 'a no-op run rewrites neither file');
+  // A bad form config is found before a backend is chosen or anything is written.
+  const bad = mkdtempSync(join(tmpdir(), 'planted-bad-'));
+  const badPath = join(bad, 'study.json');
+  writeFileSync(badPath, JSON.stringify({ kind: 'vit-planted', name: 'bad', backbone: { vit }, forms: [{ name: 'vapt', config: { kernel: 99 } }], n: [8, 16], seeds: [1] }));
+  const logs: string[] = [];
+  await assert.rejects(runPlanted(badPath, { quiet: true, log: (m) => logs.push(m) }), (e: unknown) => e instanceof InputError && e.field === `${badPath}: forms[0].config.kernel`);
+  assert.deepEqual(logs, []);
+  assert.deepEqual(readdirSync(bad), ['study.json']);
 });

@@ -3,6 +3,7 @@
  * schedule, checkpoints in tfjs format, resuming a cut run gives the uninterrupted result, the
  * backbone stays frozen while a prompt method trains.
  */
+import './quiet-tfjs.js';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
