@@ -85,6 +85,23 @@ export function gaussianTypeII(options: GaussianPresetOptions = {}): VoronoiOpti
   return { params: GAUSSIAN_PARAMS, exponent: gaussianExponent(rOf, (r, t) => (isZero(t) ? r / 2 : 2)), weighAtoms: true, weightTerm: true };
 }
 
+/**
+ * The over-specified loss of the softmax-gated Gaussian MoE (arXiv 2305.03288, its D2): blocks
+ * beta (gate slope), a (expert slope), b (expert intercept), nu (expert variance); singleton
+ * cells exponent 1; a cell of m >= 2 atoms ||dbeta||^r + ||da||^(r/2) + |db|^r + |dnu|^(r/2),
+ * r = r(m) (hoNguyenR); each atom weighted by exp(beta0_i); plus the weight term. With every
+ * cell a singleton (exact specification) it is the paper's D1.
+ */
+export function softmaxGaussianD2(options: GaussianPresetOptions = {}): VoronoiOptions {
+  const rOf = options.rOf ?? hoNguyenR;
+  const exponent: ExponentRule = (param, m) => {
+    if (m <= 1) return 1;
+    const r = rOf(m);
+    return param === 'a' || param === 'nu' ? r / 2 : r;
+  };
+  return { params: ['a', 'b', 'beta', 'nu'], exponent, weighAtoms: true, weightTerm: true };
+}
+
 /** Options of a named preset. */
 export function lossPreset(name: LossPresetName, options: GaussianPresetOptions & { readonly params?: ReadonlyArray<string> } = {}): VoronoiOptions {
   switch (name) {
