@@ -24,6 +24,8 @@ import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, typ
 import { measureToJson } from '../mixture/measure.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
 import { hashOf, healthOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
+import { loadPlugins, pluginUrls } from './plugins.js';
+import { checkStudyLosses } from './validate-losses.js';
 
 export interface Shard {
   readonly index: number;
@@ -43,6 +45,8 @@ export interface RunOptions {
   readonly variants?: ReadonlyArray<string>;
   /** Run only the cells with n <= maxN. */
   readonly maxN?: number;
+  /** Folder the study's "plugins" are relative to (default: `dir`). */
+  readonly studyDir?: string;
 }
 
 export interface RunSummary {
@@ -293,8 +297,11 @@ function startWorker(data: unknown): Worker {
 export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions = {}): Promise<RunSummary> {
   const quick = opts.quick === true;
   const plan = planStudy(study, quick);
+  const plugins = pluginUrls(study.plugins, opts.studyDir ?? dir);
+  await loadPlugins(plugins);
   checkVariants(plan.variants);
   checkClaimRegimes(study, plan.variants);
+  checkStudyLosses(study, plan.variants);
   const resultsPath = resultsFile(dir, quick, opts.shard);
   const runPath = runFile(dir, quick, opts.shard);
   const failuresPath = join(dir, `failures${suffix(quick, opts.shard)}.jsonl`);
@@ -392,7 +399,7 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
         w.postMessage(cell);
       };
       for (let i = 0; i < workers; i++) {
-        const w = startWorker({ variants: plan.variants, loss: study.loss, health });
+        const w = startWorker({ variants: plan.variants, loss: study.loss, health, plugins });
         live++;
         pool.push(w);
         w.on('message', (msg: { cell: Cell; line?: ResultLine; error?: string }) => {
