@@ -1,10 +1,10 @@
 /**
  * Named Voronoi losses (voronoi.ts gives the general definition):
  *
- *  - 'D1' (softmax-gated MoE, THEORY.md §3): exponent 1 on every parameter in singleton cells,
+ *  - 'D1' (softmax-gated MoE, docs/theory.md §3): exponent 1 on every parameter in singleton cells,
  *    2 in cells of several atoms; each atom's term multiplied by its weight exp(b_i); plus the
  *    weight term sum_j |sum_{i in V_j} exp(b_i) - exp(b*_j)|.
- *  - 'typeI' (Gaussian-gated, arXiv 2305.07572, THEORY.md §4): parameters c, Gamma, A, b, nu;
+ *  - 'typeI' (Gaussian-gated, arXiv 2305.07572, docs/theory.md §4 (gaussian-gated)): parameters c, Gamma, A, b, nu;
  *    cells by the summed distance ||dc|| + ||dGamma|| + ||dA|| + ||db|| + ||dnu||; a singleton cell
  *    adds pi_i times that distance; a cell of m >= 2 atoms adds
  *      sum_i pi_i (||dc||^r + ||dGamma||^(r/2) + ||dA||^2 + ||db||^r + ||dnu||^(r/2)),  r = r(m);
