@@ -23,14 +23,14 @@ export function validLossNames(b: BuiltVariant): string[] | undefined {
 
 /** Throws an InputError naming `loss` or `claims[i].loss` and listing the valid names. */
 export function checkLossNames(study: StudyConfig, built: ReadonlyArray<BuiltVariant>): void {
-  const byName = new Map(built.map((b) => [b.variant.name, b]));
   const check = (field: string, loss: string, names: ReadonlyArray<string>): void => {
     for (const name of names) {
-      const b = byName.get(name);
-      if (b === undefined) continue; // not in this plan (quick run)
-      const valid = validLossNames(b);
-      if (valid !== undefined && !valid.includes(loss))
-        throw new InputError(field, `a loss the ${b.kind.kind} model of variant "${name}" measures: one of ${valid.join(', ')}`, JSON.stringify(loss));
+      // A claim names a variant, or the base variant of protocol-crossed ones ("vpt over" for "vpt over [fixed]").
+      for (const b of built.filter((x) => x.variant.name === name || x.variant.base === name)) {
+        const valid = validLossNames(b);
+        if (valid !== undefined && !valid.includes(loss))
+          throw new InputError(field, `a loss the ${b.kind.kind} model of variant "${b.variant.name}" measures: one of ${valid.join(', ')}`, JSON.stringify(loss));
+      }
     }
   };
   check('loss', study.loss, built.map((b) => b.variant.name));

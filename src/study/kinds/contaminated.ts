@@ -93,7 +93,10 @@ export const contaminatedKind: ModelKind = {
     const design = designSampler(m.design, m.d, `${path}.model.design`);
     const lm = leastSquares({ maxIterations: e.maxIterations });
     return {
+      regime: m.L > Lstar ? 'over' : 'exact',
+      truth: truth,
       lossNames: LOSS_NAMES,
+      protocol: e.init === 'random' ? 'random' : e.initRate === 0 ? 'fixed' : 'shrinking',
       simulate(n, rng) {
         return { samples: sampleResponses(trueFamily, theta, design(n, rng), m.sigma, rng), truth };
       },

@@ -112,7 +112,7 @@ export const gaussianGatedKind: ModelKind = {
     return {
       regime: m.k > truth.k ? 'over' : 'exact',
       truth: truthMeasure,
-      lossNames: ['typeI', 'weights'],
+      lossNames: LOSS_NAMES,
       protocol: e.protocol,
       simulate(n, rng) {
         return { samples: sampleGaussianGated(truth, n, rng), truth: truthMeasure };

@@ -73,7 +73,10 @@ export const softmaxGaussianKind: ModelKind = {
     const design = designSampler(m.design, m.d, `${path}.model.design`);
     const d2 = softmaxGaussianD2();
     return {
+      regime: m.k > params.k ? 'over' : 'exact',
+      truth: truth,
       lossNames: LOSS_NAMES,
+      protocol: e.init === 'random' ? 'random' : e.initRate === 0 ? 'fixed' : 'shrinking',
       simulate(n, rng) {
         const X = design(n, rng);
         return { samples: sampleSoftmaxGaussianAt(params, X, rng), truth };

@@ -62,7 +62,10 @@ export const softmaxMoeKind: ModelKind = {
     // The canonical truth is a valid parameterisation of the same gates: near-truth starts use it too.
     const truthCanonical = canonicalSoftmax(truth);
     return {
+      regime: m.k > kTrue ? 'over' : 'exact',
+      truth: truthCanonical,
       lossNames: LOSS_NAMES,
+      protocol: e.init === 'random' ? 'random' : e.initRate === 0 ? 'fixed' : 'shrinking',
       simulate(n, rng) {
         return { samples: sampleResponses(trueFamily, theta, design(n, rng), m.sigma, rng), truth: truthCanonical };
       },
