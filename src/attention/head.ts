@@ -1,5 +1,5 @@
 /**
- * One attention head read as a bank of softmax-gated mixtures of experts (THEORY.md §1-2).
+ * One attention head read as a bank of softmax-gated mixtures of experts (docs/theory.md §1-2).
  *
  *   queries q_i = W_Q^T x_i (i < N), plus W_Q^T u_i for extra query rows u_i (VPT-shallow)
  *   token experts   f_j(X) = W_V^T x_j,   keys k_j = W_K^T x_j               (j < N)

@@ -1,5 +1,5 @@
 /**
- * Types of the MoE view of attention (THEORY.md §1): one head with W_Q, W_K in R^{d x dk} and
+ * Types of the MoE view of attention (docs/theory.md §1): one head with W_Q, W_K in R^{d x dk} and
  * W_V in R^{d x dv} acting on tokens X in R^{N x d}.
  *   score  s_ij(X) = x_i^T W_Q W_K^T x_j / sqrt(dk)
  *   expert f_j(X)  = W_V^T x_j

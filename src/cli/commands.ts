@@ -3,9 +3,10 @@ import type { Command } from './command.js';
 import { moeViewCommand } from './moe-view.js';
 import { paramsCommand } from './params.js';
 import { simulateCommand } from './simulate.js';
+import { kindsCommand } from './kinds.js';
 import { mergeCommand } from './merge.js';
 import { ratesCommand } from './rates.js';
 import { vitCommand } from './vit.js';
 import { figuresCommand } from './figures.js';
 
-export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, mergeCommand, ratesCommand, figuresCommand, vitCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, kindsCommand, mergeCommand, ratesCommand, figuresCommand, vitCommand];

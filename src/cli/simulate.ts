@@ -46,7 +46,8 @@ Results line (one per fit):
   (the last group for mixture kinds; the true measures go once to truth.json; docs/theory.md
   explains the per-atom losses and the start protocols)
 
-Model kinds:
+Model kinds (\`prompt-experts kinds\` lists their fields, defaults, estimators and losses;
+docs/theory.md explains the models and losses; a study's "plugins" adds kinds of your own):
 ${listKinds()
   .map((k) => `  ${k.kind.padEnd(22)} ${k.summary}`)
   .join('\n')}
@@ -62,6 +63,7 @@ ${listKinds()
     if (path === undefined || positionals.length > 1) throw new InputError('simulate arguments', 'one path to a study.json');
     const study = loadStudy(path);
     const summary = await runStudy(study, dirname(path), {
+      studyDir: dirname(path),
       quick: values.quick === true,
       workers: values.workers === undefined ? undefined : intFlag(values.workers as string, 'workers', 0, 0, 1024),
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),

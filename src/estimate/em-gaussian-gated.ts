@@ -11,7 +11,7 @@
  * where Sxx, Sxy, Syy are the responsibility-weighted centred second moments. Each iteration
  * does not decrease the joint log-likelihood (checked in the tests).
  *
- * Protocols (THEORY.md §4):
+ * Protocols (docs/theory.md §4, gaussian-gated):
  *  - 'converged': iterate until the largest absolute change of any parameter (pi, c, Gamma, A, b,
  *    nu) between the previous and the new iterate is below `tolerance` (default 1e-5), or
  *    `maxIterations` (default 2000). The previous iterate is a separate copy: the official code's
@@ -154,7 +154,7 @@ export function perturbedStart(truth: GaussianGatedParams, k: number, locScale: 
   return p;
 }
 
-/** The official code's start for sample size n (THEORY.md §4). */
+/** The official code's start for sample size n (docs/theory.md §4, gaussian-gated). */
 export function publishedInit(truth: GaussianGatedParams, k: number, n: number, rng: Rng): GaussianGatedParams {
   const [loc, v] = publishedPerturbationScales(n);
   return perturbedStart(truth, k, loc, v, rng);

@@ -13,6 +13,7 @@ export {
   softmaxD1,
   gaussianTypeI,
   gaussianTypeII,
+  softmaxGaussianD2,
   hoNguyenR,
   lossPreset,
   presetLoss,

@@ -1,10 +1,10 @@
 /**
  * Named Voronoi losses (voronoi.ts gives the general definition):
  *
- *  - 'D1' (softmax-gated MoE, THEORY.md §3): exponent 1 on every parameter in singleton cells,
+ *  - 'D1' (softmax-gated MoE, docs/theory.md §3): exponent 1 on every parameter in singleton cells,
  *    2 in cells of several atoms; each atom's term multiplied by its weight exp(b_i); plus the
  *    weight term sum_j |sum_{i in V_j} exp(b_i) - exp(b*_j)|.
- *  - 'typeI' (Gaussian-gated, arXiv 2305.07572, THEORY.md §4): parameters c, Gamma, A, b, nu;
+ *  - 'typeI' (Gaussian-gated, arXiv 2305.07572, docs/theory.md §4 (gaussian-gated)): parameters c, Gamma, A, b, nu;
  *    cells by the summed distance ||dc|| + ||dGamma|| + ||dA|| + ||db|| + ||dnu||; a singleton cell
  *    adds pi_i times that distance; a cell of m >= 2 atoms adds
  *      sum_i pi_i (||dc||^r + ||dGamma||^(r/2) + ||dA||^2 + ||db||^r + ||dnu||^(r/2)),  r = r(m);
@@ -83,6 +83,23 @@ export function gaussianTypeII(options: GaussianPresetOptions = {}): VoronoiOpti
     return Math.sqrt(s) <= tol;
   };
   return { params: GAUSSIAN_PARAMS, exponent: gaussianExponent(rOf, (r, t) => (isZero(t) ? r / 2 : 2)), weighAtoms: true, weightTerm: true };
+}
+
+/**
+ * The over-specified loss of the softmax-gated Gaussian MoE (arXiv 2305.03288, its D2): blocks
+ * beta (gate slope), a (expert slope), b (expert intercept), nu (expert variance); singleton
+ * cells exponent 1; a cell of m >= 2 atoms ||dbeta||^r + ||da||^(r/2) + |db|^r + |dnu|^(r/2),
+ * r = r(m) (hoNguyenR); each atom weighted by exp(beta0_i); plus the weight term. With every
+ * cell a singleton (exact specification) it is the paper's D1.
+ */
+export function softmaxGaussianD2(options: GaussianPresetOptions = {}): VoronoiOptions {
+  const rOf = options.rOf ?? hoNguyenR;
+  const exponent: ExponentRule = (param, m) => {
+    if (m <= 1) return 1;
+    const r = rOf(m);
+    return param === 'a' || param === 'nu' ? r / 2 : r;
+  };
+  return { params: ['a', 'b', 'beta', 'nu'], exponent, weighAtoms: true, weightTerm: true };
 }
 
 /** Options of a named preset. */

@@ -1,6 +1,6 @@
 /**
  * Voronoi losses between a fitted mixing measure G = sum_i w_i delta_{theta_i} and the truth
- * G* = sum_j w*_j delta_{theta*_j} (THEORY.md §3-4), one general definition:
+ * G* = sum_j w*_j delta_{theta*_j} (docs/theory.md §3), one general definition:
  *
  *   cells    V_j = { fitted i : j = argmin_l dist(theta_i, theta*_l) }   (ties: lowest l)
  *   dist     default sum_p ||theta_ip - theta*_lp||   (Euclidean / Frobenius norm per parameter block p)

@@ -1,5 +1,5 @@
 /**
- * Gaussian-gated mixtures of experts (THEORY.md §4), x in R^d, y scalar:
+ * Gaussian-gated mixtures of experts (docs/theory.md §4, gaussian-gated), x in R^d, y scalar:
  *
  *   p_G(y | x) = sum_k pi_k N(x | c_k, Gamma_k) N(y | A_k^T x + b_k, nu_k) / sum_k pi_k N(x | c_k, Gamma_k)
  *
@@ -51,7 +51,7 @@ const LOG_2PI = Math.log(2 * Math.PI);
 
 /**
  * The published type-I truth of arXiv 2305.07572 (its official code), d = 1, k* = 3
- * (THEORY.md §4). Shared object: do not mutate its arrays; copy with `cloneGaussianGated`.
+ * (docs/theory.md §4, gaussian-gated). Shared object: do not mutate its arrays; copy with `cloneGaussianGated`.
  */
 export const PUBLISHED_TYPE_I: GaussianGatedParams = Object.freeze({
   d: 1,
@@ -64,7 +64,7 @@ export const PUBLISHED_TYPE_I: GaussianGatedParams = Object.freeze({
   nu: Float64Array.of(0.00887672, 0.02642857, 0.0175),
 });
 
-/** The published slopes of log(type-I loss) on log n for the fitted k (THEORY.md §4). */
+/** The published slopes of log(type-I loss) on log n for the fitted k (docs/theory.md §4, gaussian-gated). */
 export const PUBLISHED_TYPE_I_SLOPES: Readonly<Record<4 | 5, number>> = Object.freeze({ 4: -0.506, 5: -0.505 });
 
 export function cloneGaussianGated(p: GaussianGatedParams): GaussianGatedParams {

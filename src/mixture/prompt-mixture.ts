@@ -1,5 +1,5 @@
 /**
- * The prompt mixtures of THEORY.md §3 as regression families: one head, one query row (row 0 of
+ * The prompt mixtures of docs/theory.md §4 (prompt-mixture) as regression families: one head, one query row (row 0 of
  * the token matrix), the pretrained part known and fixed, only the prompt atoms estimated.
  *
  *   x = vec(X), X in R^{N x d} (row-major);  q = W_Q^T x_0;  kappa_i = W_K^T x_i, nu_i = W_V^T x_i (i < N)

@@ -10,6 +10,11 @@
  *
  * As a mixing measure, component k is an atom with weight exp(beta0_k) and blocks
  * { beta (d), a (d), b (1), nu (1) }.
+ *
+ * Conventions: temperature 1 (logits beta0_k + beta_k^T x, no scaling); the bias beta0_k is the
+ * log-weight of the atom; nu_k is a variance, not a standard deviation. To compare two
+ * measures, put both in the canonical form of gates/canonical.ts (weights summing to 1,
+ * weighted mean gate slope 0), which removes the translation.
  */
 import { InputError } from '../util/errors.js';
 import { softmaxInto } from '../linalg/mat.js';
@@ -155,6 +160,13 @@ export function sampleSoftmaxGaussian(p: SoftmaxGaussianParams, inputs: InputSpe
   validateSoftmaxGaussian(p);
   const X = sampleInputs(inputs, n, rng);
   if (X.length !== n * p.d) throw new InputError('inputs.dim', `${p.d} (the model's d)`, String(X.length / n));
+  return sampleSoftmaxGaussianAt(p, X, rng);
+}
+
+/** Responses at given inputs X (n x d, row-major): Z | X ~ Categorical(g(X)), Y | X, Z ~ N(a_Z^T X + b_Z, nu_Z). */
+export function sampleSoftmaxGaussianAt(p: SoftmaxGaussianParams, X: Float64Array, rng: Rng): SoftmaxGaussianSamples {
+  if (X.length % p.d !== 0 || X.length === 0) throw new InputError('X', `a non-empty array whose length is a multiple of d (${p.d})`, String(X.length));
+  const n = X.length / p.d;
   const Y = new Float64Array(n);
   const labels = new Int32Array(n);
   const g = new Float64Array(p.k);

@@ -1,5 +1,5 @@
 /**
- * Softmax-gated mixture of experts as a regression family (THEORY.md §3):
+ * Softmax-gated mixture of experts as a regression family (docs/theory.md §4, softmax-moe):
  *   f_G(x) = sum_j g_j(x) e(x; eta_j),   g_j(x) = exp(b_j + s(x; theta_j)) / sum_l exp(b_l + s(x; theta_l)),
  * G = sum_j exp(b_j) delta_{(theta_j, eta_j)}. Each atom of the measure carries weight exp(b_j)
  * and named parameter blocks: the score's (`beta`, `Q`) and the expert's (`eta`; `A`, `a`;

@@ -27,6 +27,8 @@ import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, typ
 import { measureToJson } from '../mixture/measure.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
 import { hashOf, healthOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
+import { loadPlugins, pluginUrls } from './plugins.js';
+import { checkStudyLosses } from './validate-losses.js';
 
 export interface Shard {
   readonly index: number;
@@ -50,6 +52,8 @@ export interface RunOptions {
   readonly maxMemory?: number;
   /** Refuse a study whose estimated seconds per cell (a timed probe cell, limits.ts) exceed this; no check when absent. */
   readonly maxCellSeconds?: number;
+  /** Folder the study's "plugins" are relative to (default: `dir`). */
+  readonly studyDir?: string;
 }
 
 export interface RunSummary {
@@ -295,9 +299,12 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   const quick = opts.quick === true;
   const plan = planStudy(study, quick);
   // Everything that can be wrong with the config or the paths is found before anything is written.
+  const plugins = pluginUrls(study.plugins, opts.studyDir ?? dir);
+  await loadPlugins(plugins);
   checkLimits(plan, opts.maxMemory ?? DEFAULT_MAX_MEMORY, opts.maxN);
   checkVariants(plan.variants);
   checkClaimRegimes(study, plan.variants);
+  checkStudyLosses(study, plan.variants);
   if (opts.maxCellSeconds !== undefined) checkCellTime(plan, opts.maxCellSeconds, opts.maxN);
   if (opts.variants !== undefined) {
     const names = new Set(plan.variants.map((v) => v.name));
@@ -309,14 +316,14 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   for (const p of [resultsPath, runPath, failuresPath, truthFile(dir)]) checkOutputFile(p);
   const lock = acquireLock(resultsPath);
   try {
-    return await runLocked(study, plan, opts, { dir, resultsPath, runPath, failuresPath });
+    return await runLocked(study, plan, opts, { dir, resultsPath, runPath, failuresPath }, plugins);
   } finally {
     lock.release();
   }
 }
 
 /** The run itself, holding the results file's lock. */
-async function runLocked(study: StudyConfig, plan: StudyPlan, opts: RunOptions, paths: { dir: string; resultsPath: string; runPath: string; failuresPath: string }): Promise<RunSummary> {
+async function runLocked(study: StudyConfig, plan: StudyPlan, opts: RunOptions, paths: { dir: string; resultsPath: string; runPath: string; failuresPath: string }, plugins: ReadonlyArray<string>): Promise<RunSummary> {
   const quick = plan.quick;
   const { dir, resultsPath, runPath, failuresPath } = paths;
   const existing = readResults(resultsPath);
@@ -414,7 +421,7 @@ async function runLocked(study: StudyConfig, plan: StudyPlan, opts: RunOptions, 
         w.postMessage(cell);
       };
       for (let i = 0; i < workers; i++) {
-        const w = startWorker({ variants: plan.variants, loss: study.loss, health });
+        const w = startWorker({ variants: plan.variants, loss: study.loss, health, plugins });
         live++;
         pool.push(w);
         w.on('message', (msg: { cell: Cell; line?: ResultLine; error?: string }) => {

@@ -10,7 +10,8 @@
  *     "loss": "D1",                          name of the main loss (the `loss` field of a results line)
  *     "variants": [ { "name": "vapt exact", "model": { ... }, "estimator": { ... } } ],
  *     "claims": [ { "variants": ["vapt exact"], "rate": "sqrt(log n / n)", "slope": -0.5 } ],
- *     "quick": { "n": [...], "replications": 3, "variants": ["vapt exact", ...] } }
+ *     "quick": { "n": [...], "replications": 3, "variants": ["vapt exact", ...] },
+ *     "plugins": ["./my-kind.js"] }         ES modules registering model kinds (study/plugins.ts)
  *
  * Model and estimator blocks are open records here: their kind's own schema (registry.ts) checks
  * them once the variant is resolved, so an error still names the field, e.g.
@@ -126,6 +127,8 @@ export const studySchema = z
     protocols: z.array(protocolSchema).min(1, { error: 'at least one protocol' }).optional(),
     health: healthSchema.optional(),
     quick: quickSchema.optional(),
+    /** ES modules that register model kinds, relative to the study's folder (plugins.ts). */
+    plugins: z.array(z.string({ error: 'a path to an ES module' }).min(1, { error: 'a path to an ES module' }), { error: 'an array of paths to ES modules' }).optional(),
   })
   .strict();
 

@@ -19,7 +19,7 @@ import { InputError } from '../../src/util/errors.js';
 
 const isInputError = (field: string) => (e: unknown) => e instanceof InputError && e.field === field;
 
-test('the published type-I truth is the one of THEORY.md §4 and is valid', () => {
+test('the published type-I truth is the one of docs/theory.md §4 (arXiv 2305.07572) and is valid', () => {
   assert.equal(PUBLISHED_TYPE_I.d, 1);
   assert.equal(PUBLISHED_TYPE_I.k, 3);
   assert.deepEqual(Array.from(PUBLISHED_TYPE_I.pi), [0.3, 0.4, 0.3]);

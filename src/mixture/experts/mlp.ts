@@ -1,5 +1,5 @@
 /**
- * One-hidden-layer network expert (strongly identifiable for ReLU / GELU / tanh, THEORY.md §3):
+ * One-hidden-layer network expert (strongly identifiable for ReLU / GELU / tanh, docs/theory.md §4, softmax-moe):
  *   z = W x + c,  u = sigma(z)                     W in R^{h x d}, c in R^h
  *   e(x) = V u + v0      (outputLayer, default)    V in R^{q x h}, v0 in R^q (outputBias)
  *   e(x) = u             (no output layer; h = q, e.g. the papers' sigma(a^T x + b) with h = q = 1)

@@ -1,5 +1,5 @@
 /**
- * Quadratic score (the form attention's token scores take in X, THEORY.md §1):
+ * Quadratic score (the form attention's token scores take in X, docs/theory.md §1):
  *   s(x; beta, Q) = beta^T x + sum_{k <= l} Q_kl x_k x_l,
  * with Q stored as its upper triangle, row by row (d(d+1)/2 entries), so every parameter is
  * identifiable (only the symmetric part of a quadratic form enters s).

@@ -18,7 +18,10 @@ const estimatorSchema = z.object({ kind: z.literal('sample-mean').default('sampl
 
 export const meanKind: ModelKind = {
   kind: 'mean',
-  summary: 'Y = mu + sigma eps, mu-hat the sample mean (rate n^-1/2; for tests)',
+  summary: 'Y = mu + sigma eps, mu-hat the sample mean (rate n^-1/2; for tests); losses l2, linf',
+  lossNames: ['l2', 'linf'],
+  estimators: ['sample-mean'],
+  schemas: { model: modelSchema, estimator: estimatorSchema },
   build(model, estimator, path): CellModel {
     const m = parseWith(modelSchema, model, `${path}.model`);
     parseWith(estimatorSchema, estimator, `${path}.estimator`);

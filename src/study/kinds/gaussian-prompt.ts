@@ -1,6 +1,6 @@
 /**
  * VPT and VAPT prompt experts under Gaussian gating (the gate-family control of the
- * vpt-vs-vapt study, THEORY.md §3-4). Input X: N tokens in R^d (flattened, N*d). Gate summary
+ * vpt-vs-vapt study, docs/theory.md §4). Input X: N tokens in R^d (flattened, N*d). Gate summary
  * z(X) = (1/N) sum_k x_k in R^d; gates proportional to pi_j N(z | c_j, s^2 I) with a known shared
  * covariance s^2 I, i.e. a softmax of
  *   b_j + score(X; c_j),  score(X; c) = -||z(X) - c||^2 / (2 s^2),  b_j = log pi_j

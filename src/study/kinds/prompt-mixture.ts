@@ -1,5 +1,5 @@
 /**
- * `prompt-mixture`: the prompt mixtures of THEORY.md §3 fitted by least squares
+ * `prompt-mixture`: the prompt mixtures of docs/theory.md §4 fitted by least squares
  * (Levenberg-Marquardt, src/estimate/least-squares.ts) from a start near the truth.
  *
  *   model: { kind: "prompt-mixture", prompt: "vpt" | "vapt" | "kv", gate: "softmax" | "gaussian",

@@ -1,7 +1,7 @@
 /**
  * VPT (Jia et al., 2022) on the tfjs ViT. Config: `VptConfig` of src/prompts/config.ts.
  *   shallow: L prompt tokens P in R^{L x D} join the sequence at layer 0 and flow through every
- *            layer (they are query rows too: THEORY.md §2, VPT-shallow);
+ *            layer (they are query rows too: docs/theory.md §2, VPT-shallow);
  *   deep:    fresh prompts P_l at the input of every layer l; the previous layer's prompt outputs
  *            are dropped.
  * Prompt expert j of layer l in head h: key W_K^T p_j, value W_V^T p_j (constant in X, tied).
