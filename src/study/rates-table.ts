@@ -198,6 +198,12 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
     const lossNames = opts.losses !== undefined ? present.filter((x) => opts.losses?.includes(x)) : opts.allLosses ? present : [study.loss];
     lossNames.sort((a, b) => (a === study.loss ? -1 : b === study.loss ? 1 : a.localeCompare(b)));
     const flags = mine.map((l) => flagsOf(l, health));
+    // Lines written before stop reasons were recorded: at the cap when not converged after the
+    // variant's maxIterations (or, without one in the config, whenever not converged), except
+    // under EM's 'as-published' protocol, whose single step is the protocol, not a cap.
+    const cap = v.estimator.maxIterations;
+    const fixedSteps = v.estimator.protocol === 'as-published';
+    const atCap = (l: ResultLine): boolean => l.atCap ?? (!fixedSteps && !l.converged && (typeof cap !== 'number' || l.iterations >= cap));
     for (const loss of lossNames) {
       const value = (l: ResultLine): number => (loss === study.loss ? l.loss : (l.losses?.[loss] ?? NaN));
       const used = mine.map((l, i) => ({ l, f: flags[i] as { switchedOff: boolean; escaped: boolean }, loss: value(l) })).filter((p) => Number.isFinite(p.loss) && p.loss > 0);
@@ -219,7 +225,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
           median: quantile(xs, 0.5),
           q1: quantile(xs, 0.25),
           q3: quantile(xs, 0.75),
-          atCap: share(all.map((l) => l.atCap === true || (l.atCap === undefined && !l.converged))),
+          atCap: share(all.map(atCap)),
           switchedOff: share(at.map((p) => p.f.switchedOff)),
           escaped: share(at.map((p) => p.f.escaped)),
         };
@@ -241,7 +247,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
       const aboutLoss = claims.filter((c) => (c.cfg.loss ?? study.loss) === loss);
       const own = aboutLoss.find((c) => c.cfg.variants.includes(v.base) || c.cfg.variants.includes(v.name));
       const j = own === undefined ? null : judge(own);
-      const capShare = share(mine.map((l) => l.atCap === true || (l.atCap === undefined && !l.converged)));
+      const capShare = share(mine.map(atCap));
       const unreliable = perN.some((p) => p.atCap > health.capShare);
       const verdict: RowVerdict | null = j === null ? null : unreliable ? 'unreliable (cap)' : j.verdict;
       rows.push({
