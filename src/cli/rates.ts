@@ -22,7 +22,7 @@ health.capShare (default 5%) of the fits stopped at the iteration cap. Each row 
 against the study's other claims about the same loss, so you can see whether the data tell
 them apart. With "protocols" in the study, a verdict is 'robust' only when every start protocol
 gives it. Losses per fitted atom (atoms-single, atoms-multi, atoms-multi-min) and the health
-shares (cap / switched off / escaped) are explained in docs/theory.md.
+shares (cap / switched off / escaped) are explained in docs/theory.md §5 and §7.
 
 Only lines of the study's own variants (current config), n grid and replications count; the
 others are counted and reported. Two lines for one (variant, n, rep) are an error naming the
