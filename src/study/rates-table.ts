@@ -19,8 +19,8 @@
  *
  * JSON form (`prompt-experts rates --json`), a contract read by src/figures:
  *   { "study", "quick", "results", "mainLoss", "level", "bootstrap", "health",
- *     "used", "ignored": { "otherVariant", "staleConfig", "outOfGrid", "duplicates" },
- *     "rows": [ { "variant", "base", "protocol", "loss", "main", "fits", "invalid", "nValues", "nMin", "nMax",
+ *     "healthyOnly", "used", "ignored": { "otherVariant", "staleConfig", "outOfGrid", "duplicates" },
+ *     "rows": [ { "variant", "base", "protocol", "loss", "main", "fits", "invalid", "unhealthyExcluded", "nValues", "nMin", "nMax",
  *                 "slope", "ci": [lo, hi], "intercept", "gamma", "gammaCi",
  *                 "claim": { "rate", "slope", "regime", "source"? } | null, "claimedSlope", "localSlopes",
  *                 "verdict", "slopeVerdict", "verdictNote", "alternatives": [ { "rate", "variants", "claimedSlope", "verdict" } ],
@@ -62,6 +62,8 @@ export interface RateRow {
   readonly fits: number;
   /** Lines of this variant whose value of this loss was missing, non-finite or <= 0. */
   readonly invalid: number;
+  /** With healthyOnly: lines left out because an atom was switched off or escaped. */
+  readonly unhealthyExcluded: number;
   readonly nValues: number;
   readonly nMin: number;
   readonly nMax: number;
@@ -112,6 +114,8 @@ export interface RateTable {
   readonly level: number;
   readonly bootstrap: number;
   readonly health: HealthConfig;
+  /** Whether only fits without a switched-off or escaped atom were used. */
+  readonly healthyOnly: boolean;
   /** Lines that entered the table, and those left out, by reason. */
   readonly used: number;
   readonly ignored: IgnoredLines;
@@ -129,6 +133,8 @@ export interface RateTableOptions {
   readonly losses?: ReadonlyArray<string>;
   /** Rows only for these variants (full names, or base names covering every protocol). */
   readonly variants?: ReadonlyArray<string>;
+  /** Use only fits with no atom switched off or escaped (the merging fits; a selection, reported per row). */
+  readonly healthyOnly?: boolean;
   /** Keep the first of duplicate (variant, n, rep) lines instead of refusing the file. */
   readonly dropDuplicates?: boolean;
   /** Check config hashes against the plan (default true). */
@@ -192,7 +198,8 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
   const rows: RateRow[] = [];
   for (const v of plan.variants) {
     if (opts.variants !== undefined && !opts.variants.includes(v.name) && !opts.variants.includes(v.base)) continue;
-    const mine = selected.lines.filter((l) => l.variant === v.name);
+    const all = selected.lines.filter((l) => l.variant === v.name);
+    const mine = opts.healthyOnly === true ? all.filter((l) => { const f = flagsOf(l, health); return !f.switchedOff && !f.escaped; }) : all;
     if (mine.length === 0) continue;
     const present = [...new Set(mine.flatMap((l) => Object.keys(l.losses ?? { [study.loss]: l.loss })))];
     const lossNames = opts.losses !== undefined ? present.filter((x) => opts.losses?.includes(x)) : opts.allLosses ? present : [study.loss];
@@ -216,7 +223,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
       const perN: PerN[] = ns.map((n) => {
         const at = used.filter((p) => p.l.n === n);
         const xs = at.map((p) => p.loss).sort((a, b) => a - b);
-        const all = mine.filter((l) => l.n === n);
+        const atN = mine.filter((l) => l.n === n);
         return {
           n,
           count: xs.length,
@@ -225,7 +232,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
           median: quantile(xs, 0.5),
           q1: quantile(xs, 0.25),
           q3: quantile(xs, 0.75),
-          atCap: share(all.map(atCap)),
+          atCap: share(atN.map(atCap)),
           switchedOff: share(at.map((p) => p.f.switchedOff)),
           escaped: share(at.map((p) => p.f.escaped)),
         };
@@ -258,6 +265,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
         main: loss === study.loss,
         fits: pts.length,
         invalid: mine.length - used.length,
+        unhealthyExcluded: all.length - mine.length,
         nValues: ns.length,
         nMin: ns[0] as number,
         nMax: ns[ns.length - 1] as number,
@@ -322,6 +330,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
     level: opts.level,
     bootstrap: opts.bootstrap,
     health,
+    healthyOnly: opts.healthyOnly === true,
     used: selected.lines.length,
     ignored: selected.ignored,
     rows,
@@ -342,7 +351,8 @@ export function describeUsage(t: RateTable): string {
     i.duplicates > 0 ? `${i.duplicates} duplicates (first kept)` : '',
   ].filter((s) => s !== '');
   const invalid = t.rows.reduce((s, r) => s + r.invalid, 0);
-  return `${t.used} lines used from ${t.results}; ignored: ${parts.length === 0 ? 'none' : parts.join(', ')}${invalid > 0 ? `; ${invalid} (row, line) pairs without a positive finite loss left out of their rows` : ''}`;
+  const unhealthy = [...new Map(t.rows.map((r) => [r.variant, r.unhealthyExcluded])).values()].reduce((a, b) => a + b, 0);
+  return `${t.used} lines used from ${t.results}; ignored: ${parts.length === 0 ? 'none' : parts.join(', ')}${invalid > 0 ? `; ${invalid} (row, line) pairs without a positive finite loss left out of their rows` : ''}${t.healthyOnly ? `; healthy fits only: ${unhealthy} fits with an atom switched off or escaped left out` : ''}`;
 }
 
 /** Plain-text table, one row per (variant, loss), then the protocol comparison. */
@@ -420,7 +430,7 @@ export function renderPerNMarkdown(t: RateTable): string {
  */
 export function studyRateTable(
   dir: string,
-  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; losses?: ReadonlyArray<string>; variants?: ReadonlyArray<string>; dropDuplicates?: boolean } = {},
+  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; losses?: ReadonlyArray<string>; variants?: ReadonlyArray<string>; healthyOnly?: boolean; dropDuplicates?: boolean } = {},
 ): RateTable & { lines: ResultLine[]; config: StudyConfig } {
   const study = loadStudy(join(dir, 'study.json'));
   const quick = opts.quick === true;
@@ -430,6 +440,6 @@ export function studyRateTable(
   checkClaimRegimes(study, plan.variants);
   const lineNumbers: number[] = [];
   const lines = readResults(path, false, lineNumbers);
-  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
+  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), healthyOnly: opts.healthyOnly === true, dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
   return { ...table, lines: selectLines(plan, lines, { results: path, dropDuplicates: true }).lines, config: study };
 }

@@ -146,3 +146,15 @@ test('rates: protocols give robust, protocol-dependent or unreliable (cap) verdi
   assert.equal(agreement(-1), 'protocol-dependent');
   assert.equal(agreement(-0.5, true), 'unreliable (cap)');
 });
+
+test('rates --healthy: fits with an atom switched off or escaped are left out and counted; --loss and --variant select rows', () => {
+  const study = parseStudy(grid);
+  const lines = synth('mean', [100, 1000, 10000], 3, -0.5).map((l, i) => (i % 3 === 0 ? { ...l, escaped: true } : l));
+  const t = rateTable(study, lines, { ...opts, healthyOnly: true });
+  assert.equal(t.rows[0]?.fits, 6);
+  assert.equal(t.rows[0]?.unhealthyExcluded, 3);
+  assert.match(renderRateTable(t), /healthy fits only: 3 fits/);
+  assert.equal(rateTable(study, lines, opts).rows[0]?.escapedShare, 1 / 3);
+  assert.throws(() => rateTable(study, lines, { ...opts, variants: ['nothing'] }), (e: unknown) => e instanceof InputError);
+  assert.deepEqual(rateTable(study, lines.map((l) => ({ ...l, losses: { l2: l.loss, other: 2 * l.loss } })), { ...opts, losses: ['other'] }).rows.map((r) => r.loss), ['other']);
+});
