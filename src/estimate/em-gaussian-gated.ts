@@ -24,7 +24,10 @@
  * below 1e-10 keeps its previous gate and expert parameters (only its weight is updated). Both are
  * counted in the diagnostics (`floorHits`, `emptyComponentUpdates`).
  *
- * Hot loops run on Float64Arrays allocated once per fit; nothing is allocated per sample.
+ * Each iteration is one fused pass over the data (`emPass`: responsibilities, shifted weighted
+ * sufficient statistics and the log-likelihood together; no n x k responsibility array) and a
+ * closed-form M step. Hot loops run on Float64Arrays allocated once per fit; nothing is allocated
+ * per sample.
  */
 import { solveSpdFlat } from '../linalg/solve.js';
 import { InputError } from '../util/errors.js';
@@ -213,20 +216,22 @@ function startFrom(init: GaussianGatedInit, s: Samples, fam: GaussianGatedFamily
 /** Workspace of one fit: allocated once. */
 interface Work {
   n: number; d: number; k: number;
-  resp: Float64Array; // n x k
   lw: Float64Array; // k
+  /** Per sample: dx_j = x - c_j (k x d) and dy_j = y - (b_j + A_j^T c_j) (k), the shifts of the current iterate. */
+  dx: Float64Array; dy: Float64Array;
+  /** Shifted responsibility-weighted moments: S0 = sum r, Sx = sum r dx, Sy = sum r dy, Sxx = sum r dx dx^T (lower), Sxy = sum r dx dy, Syy = sum r dy^2. */
   S0: Float64Array; Sx: Float64Array; Sy: Float64Array;
   Sxx: Float64Array; Sxy: Float64Array; Syy: Float64Array;
-  Linv: Float64Array; gateConst: Float64Array; expertConst: Float64Array; invNu: Float64Array;
+  Linv: Float64Array; gateConst: Float64Array; expertConst: Float64Array; invNu: Float64Array; shiftY: Float64Array;
 }
 
 function makeWork(n: number, d: number, k: number): Work {
   return {
     n, d, k,
-    resp: new Float64Array(n * k), lw: new Float64Array(k),
+    lw: new Float64Array(k), dx: new Float64Array(k * d), dy: new Float64Array(k),
     S0: new Float64Array(k), Sx: new Float64Array(k * d), Sy: new Float64Array(k),
     Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d), Syy: new Float64Array(k),
-    Linv: new Float64Array(k * d * d), gateConst: new Float64Array(k), expertConst: new Float64Array(k), invNu: new Float64Array(k),
+    Linv: new Float64Array(k * d * d), gateConst: new Float64Array(k), expertConst: new Float64Array(k), invNu: new Float64Array(k), shiftY: new Float64Array(k),
   };
 }
 
@@ -244,66 +249,78 @@ function prepare(p: GaussianGatedParams, w: Work): boolean {
     const nu = p.nu[j] as number;
     w.expertConst[j] = -0.5 * (LOG_2PI + Math.log(nu));
     w.invNu[j] = 1 / nu;
+    let m = p.b[j] as number;
+    for (let t = 0; t < d; t++) m += (p.A[j * d + t] as number) * (p.c[j * d + t] as number);
+    w.shiftY[j] = m;
   }
   return true;
 }
 
 /**
- * E step: responsibilities into w.resp, first-order statistics S0, Sx, Sy; returns the mean joint
- * log-likelihood at p. With `statsOnly = false` only the log-likelihood is computed.
+ * One fused pass at p (after `prepare`): per sample, with dx_j = x - c_j and dy_j = y - (b_j + A_j^T c_j),
+ *   log w_j = gateConst_j + expertConst_j - 1/2 (|L_j^{-1} dx_j|^2 + (dy_j - A_j^T dx_j)^2 / nu_j),
+ *   r_j = softmax_j(log w), log-likelihood += logsumexp(log w),
+ * and (withStats) the shifted moments of `Work` accumulated with r_j, all in the same loop: the
+ * responsibilities are never stored and the data are read once per iteration. Shifting by the
+ * current iterate keeps the centred moments free of cancellation when the mixture moves little.
+ * Returns the mean joint log-likelihood at p.
  */
-function eStep(p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean): number {
-  const { n, d, k, resp, lw, S0, Sx, Sy, Linv, gateConst, expertConst, invNu } = w;
+function emPass(p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean): number {
+  const { n, d, k, lw, dx, dy, S0, Sx, Sy, Sxx, Sxy, Syy, Linv, gateConst, expertConst, invNu, shiftY } = w;
   const X = s.X;
   const Y = s.Y;
   const c = p.c;
   const A = p.A;
-  const b = p.b;
-  if (withStats) { S0.fill(0); Sx.fill(0); Sy.fill(0); }
+  if (withStats) { S0.fill(0); Sx.fill(0); Sy.fill(0); Sxx.fill(0); Sxy.fill(0); Syy.fill(0); }
   let ll = 0;
   for (let i = 0; i < n; i++) {
     const xo = i * d;
     const y = Y[i] as number;
     let mx = -Infinity;
     for (let j = 0; j < k; j++) {
+      const jd = j * d;
+      const lb = jd * d;
       let q = 0;
-      let mean = b[j] as number;
-      if (d === 1) {
-        const x = X[xo] as number;
-        const z = (Linv[j] as number) * (x - (c[j] as number));
-        q = z * z;
-        mean += (A[j] as number) * x;
-      } else {
-        const lb = j * d * d;
-        for (let r = 0; r < d; r++) {
-          let z = 0;
-          for (let t = 0; t <= r; t++) z += (Linv[lb + r * d + t] as number) * ((X[xo + t] as number) - (c[j * d + t] as number));
-          q += z * z;
-          mean += (A[j * d + r] as number) * (X[xo + r] as number);
-        }
+      let e = y - (shiftY[j] as number);
+      dy[j] = e;
+      for (let r = 0; r < d; r++) {
+        const u = (X[xo + r] as number) - (c[jd + r] as number);
+        dx[jd + r] = u;
+        e -= (A[jd + r] as number) * u;
+        let z = 0;
+        for (let t = 0; t <= r; t++) z += (Linv[lb + r * d + t] as number) * (dx[jd + t] as number);
+        q += z * z;
       }
-      const e = y - mean;
       const v = (gateConst[j] as number) + (expertConst[j] as number) - 0.5 * (q + e * e * (invNu[j] as number));
       lw[j] = v;
       if (v > mx) mx = v;
     }
     let tot = 0;
     for (let j = 0; j < k; j++) {
-      const e = Math.exp((lw[j] as number) - mx);
+      const v = lw[j] as number;
+      const e = v === mx ? 1 : Math.exp(v - mx); // exp(0) = 1 exactly: the leading component costs no exp
       lw[j] = e;
       tot += e;
     }
     ll += mx + Math.log(tot);
     if (!withStats) continue;
     const inv = 1 / tot;
-    const ro = i * k;
     for (let j = 0; j < k; j++) {
       const r = (lw[j] as number) * inv;
-      resp[ro + j] = r;
+      if (r === 0) continue;
+      const jd = j * d;
+      const base = jd * d;
+      const ry = r * (dy[j] as number);
       S0[j] = (S0[j] as number) + r;
-      Sy[j] = (Sy[j] as number) + r * y;
-      if (d === 1) Sx[j] = (Sx[j] as number) + r * (X[xo] as number);
-      else for (let t = 0; t < d; t++) Sx[j * d + t] = (Sx[j * d + t] as number) + r * (X[xo + t] as number);
+      Sy[j] = (Sy[j] as number) + ry;
+      Syy[j] = (Syy[j] as number) + ry * (dy[j] as number);
+      for (let a = 0; a < d; a++) {
+        const ua = dx[jd + a] as number;
+        const rua = r * ua;
+        Sx[jd + a] = (Sx[jd + a] as number) + rua;
+        Sxy[jd + a] = (Sxy[jd + a] as number) + rua * (dy[j] as number);
+        for (let bb = 0; bb <= a; bb++) Sxx[base + a * d + bb] = (Sxx[base + a * d + bb] as number) + rua * (dx[jd + bb] as number);
+      }
     }
   }
   return ll / n;
@@ -326,69 +343,37 @@ function solveSmall(M: Float64Array, v: Float64Array, m: number, out: Float64Arr
 }
 
 /**
- * M step into `next` (all arrays overwritten). Returns [floorHits, emptyUpdates].
- * Needs w.resp and the first-order statistics of the E step at `prev`.
+ * M step into `next` (all arrays overwritten) from the shifted moments of `emPass` at `prev`:
+ * with delta_j = Sx_j / S0_j and eta_j = Sy_j / S0_j, c_j = prev c_j + delta_j, ybar_j = shiftY_j + eta_j,
+ * and the centred moments Sxx - S0 delta delta^T, Sxy - S0 delta eta, Syy - S0 eta^2 (in place).
+ * Returns [floorHits, emptyUpdates].
  */
-function mStep(prev: GaussianGatedParams, next: GaussianGatedParams, s: Samples, w: Work, floor: number): [number, number] {
-  const { n, d, k, resp, S0, Sx, Sy, Sxx, Sxy, Syy } = w;
-  const X = s.X;
-  const Y = s.Y;
+function mStep(prev: GaussianGatedParams, next: GaussianGatedParams, w: Work, floor: number): [number, number] {
+  const { n, d, k, S0, Sx, Sy, Sxx, Sxy, Syy, shiftY } = w;
   let floorHits = 0;
   let empty = 0;
-  // Component means of x and y, then centred second moments in a second pass.
   const cbar = next.c;
   const ybar = new Float64Array(k);
   for (let j = 0; j < k; j++) {
     const s0 = S0[j] as number;
     next.pi[j] = s0 / n;
+    const jd = j * d;
     if (s0 < EMPTY) {
-      for (let t = 0; t < d; t++) cbar[j * d + t] = prev.c[j * d + t] as number;
+      for (let t = 0; t < d; t++) cbar[jd + t] = prev.c[jd + t] as number;
       ybar[j] = 0;
-    } else {
-      for (let t = 0; t < d; t++) cbar[j * d + t] = (Sx[j * d + t] as number) / s0;
-      ybar[j] = (Sy[j] as number) / s0;
+      continue;
     }
-  }
-  Sxx.fill(0); Sxy.fill(0); Syy.fill(0);
-  if (d === 1) {
-    for (let i = 0; i < n; i++) {
-      const x = X[i] as number;
-      const y = Y[i] as number;
-      const ro = i * k;
-      for (let j = 0; j < k; j++) {
-        const r = resp[ro + j] as number;
-        const dx = x - (cbar[j] as number);
-        const dy = y - (ybar[j] as number);
-        const rdx = r * dx;
-        Sxx[j] = (Sxx[j] as number) + rdx * dx;
-        Sxy[j] = (Sxy[j] as number) + rdx * dy;
-        Syy[j] = (Syy[j] as number) + r * dy * dy;
-      }
+    const eta = (Sy[j] as number) / s0;
+    ybar[j] = (shiftY[j] as number) + eta;
+    const base = jd * d;
+    for (let a = 0; a < d; a++) {
+      const da = (Sx[jd + a] as number) / s0;
+      cbar[jd + a] = (prev.c[jd + a] as number) + da;
+      Sxy[jd + a] = (Sxy[jd + a] as number) - s0 * da * eta;
+      for (let bb = 0; bb <= a; bb++) Sxx[base + a * d + bb] = (Sxx[base + a * d + bb] as number) - s0 * da * ((Sx[jd + bb] as number) / s0);
     }
-  } else {
-    const dx = new Float64Array(d); // once per M step, not per sample
-    for (let i = 0; i < n; i++) {
-      const xo = i * d;
-      const y = Y[i] as number;
-      const ro = i * k;
-      for (let j = 0; j < k; j++) {
-        const r = resp[ro + j] as number;
-        if (r === 0) continue;
-        for (let t = 0; t < d; t++) dx[t] = (X[xo + t] as number) - (cbar[j * d + t] as number);
-        const dy = y - (ybar[j] as number);
-        const base = j * d * d;
-        for (let a = 0; a < d; a++) {
-          const rda = r * (dx[a] as number);
-          for (let bb = 0; bb <= a; bb++) Sxx[base + a * d + bb] = (Sxx[base + a * d + bb] as number) + rda * (dx[bb] as number);
-          Sxy[j * d + a] = (Sxy[j * d + a] as number) + rda * dy;
-        }
-        Syy[j] = (Syy[j] as number) + r * dy * dy;
-      }
-    }
-    for (let j = 0; j < k; j++) {
-      const base = j * d * d;
-      for (let a = 0; a < d; a++) for (let bb = 0; bb < a; bb++) Sxx[base + bb * d + a] = Sxx[base + a * d + bb] as number;
-    }
+    Syy[j] = (Syy[j] as number) - s0 * eta * eta;
+    for (let a = 0; a < d; a++) for (let bb = 0; bb < a; bb++) Sxx[base + bb * d + a] = Sxx[base + a * d + bb] as number;
   }
   const sol = new Float64Array(d);
   for (let j = 0; j < k; j++) {
@@ -470,9 +455,9 @@ function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmPr
   const limit = protocol === 'as-published' ? 1 : maxIt;
   while (it < limit) {
     if (!prepare(cur, w)) throw new Error('EM: a covariance lost positive definiteness despite the floor');
-    const ll = eStep(cur, s, w, true);
+    const ll = emPass(cur, s, w, true);
     if (trace) tr.push(ll);
-    const [fh, em] = mStep(cur, nxt, s, w, floor);
+    const [fh, em] = mStep(cur, nxt, w, floor);
     floorHits += fh;
     empty += em;
     it++;
@@ -481,9 +466,24 @@ function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmPr
     if (protocol === 'converged' && lastChange < tol) { converged = true; break; }
   }
   prepare(cur, w);
-  const ll = eStep(cur, s, w, false);
+  const ll = emPass(cur, s, w, false);
   if (trace) tr.push(ll);
   return { params: cur, ll, iterations: it, converged, lastChange, floorHits, empty, ...(trace ? { trace: tr } : {}) };
+}
+
+/**
+ * One EM iteration from p (E step and M step, one pass over the data): the next iterate and the
+ * mean joint log-likelihood at p. For checks and benchmarks; `fitEmGaussianGated` runs the same code.
+ */
+export function emIteration(p: GaussianGatedParams, samples: Samples, varianceFloor = 1e-10): { readonly next: GaussianGatedParams; readonly logLikelihood: number } {
+  validateGaussianGated(p, 'params');
+  validateGaussianGatedSamples(samples, p.d);
+  const w = makeWork(samples.n, p.d, p.k);
+  if (!prepare(p, w)) throw new InputError('params.Gamma', 'positive definite covariances', 'a covariance that is not');
+  const logLikelihood = emPass(p, samples, w, true);
+  const next = cloneGaussianGated(p);
+  mStep(p, next, w, varianceFloor);
+  return { next, logLikelihood };
 }
 
 /** Fit a Gaussian-gated mixture of `family.k` components to (X, y) samples by EM. */
