@@ -80,3 +80,14 @@ test('Gaussian gates: a translation of the gate means absorbed by the biases has
   assert.ok(Math.abs(sum - 1) < 1e-12);
   assert.ok(Math.abs(mean[0] as number) < 1e-10 && Math.abs(mean[1] as number) < 1e-10);
 });
+
+test('Gaussian gates: a fit whose weight overflowed still has a finite canonical form', async () => {
+  const { canonicalGaussianGates } = await import('../../src/study/kinds/gaussian-prompt.js');
+  const g = { atoms: [{ weight: Infinity, params: { c: Float64Array.of(120, -80) } }, { weight: 0, params: { c: Float64Array.of(0.1, 0.2) } }, { weight: 1, params: { c: Float64Array.of(-0.3, 0.1) } }] };
+  const a = canonicalGaussianGates(g, 0.5, 2);
+  for (const atom of a.atoms) {
+    assert.ok(Number.isFinite(atom.weight as number), String(atom.weight));
+    for (const v of atom.params.c ?? []) assert.ok(Number.isFinite(v));
+  }
+  assert.ok(Math.abs(a.atoms.reduce((s, x) => s + (x.weight as number), 0) - 1) < 1e-12);
+});

@@ -190,7 +190,9 @@ function vaptExpert(N: number, d: number, WV: Float64Array, W1: Float64Array, W2
 export function canonicalGaussianGates(g: MixingMeasure, s: number, d: number): MixingMeasure {
   const L = g.atoms.length;
   const inv = 1 / (s * s);
-  const b = g.atoms.map((a) => Math.log(a.weight ?? 1));
+  // A fit whose bias ran off to +-infinity (weight exp(b) overflowed to Infinity or 0) keeps the
+  // largest / smallest finite log-weight, so its measure stays finite and the escape is reported.
+  const b = g.atoms.map((a) => Math.min(709, Math.max(-745, Math.log(a.weight ?? 1))));
   const c = g.atoms.map((a) => a.params.c ?? new Float64Array(d));
   const t = new Float64Array(d);
   const pi = new Float64Array(L);
@@ -237,6 +239,8 @@ export function canonicalGaussianGates(g: MixingMeasure, s: number, d: number): 
     }
     for (let a = 0; a < d; a++) t[a] = (t[a] as number) - (x[a] as number);
   }
+  // Newton cannot fail on finite gates (H is positive definite); on gate means that overflowed, fall back to no translation.
+  if (!t.every(Number.isFinite)) t.fill(0);
   weights();
   return {
     atoms: g.atoms.map((a, j) => ({
