@@ -22,6 +22,7 @@
  *     "healthyOnly", "used", "ignored": { "otherVariant", "staleConfig", "outOfGrid", "duplicates" },
  *     "rows": [ { "variant", "base", "protocol", "loss", "main", "fits", "invalid", "unhealthyExcluded", "nValues", "nMin", "nMax",
  *                 "slope", "ci": [lo, hi], "intercept", "gamma", "gammaCi",
+ *                 "halves": { "low": { "slope", "ci", "nMax" }, "high": { "slope", "ci", "nMin" } } | null,
  *                 "claim": { "rate", "slope", "regime", "source"? } | null, "claimedSlope", "localSlopes",
  *                 "verdict", "slopeVerdict", "verdictNote", "alternatives": [ { "rate", "variants", "claimedSlope", "verdict" } ],
  *                 "perN": [ { "n", "count", "mean", "geomean", "median", "q1", "q3", "atCap", "switchedOff", "escaped" } ],
@@ -78,6 +79,13 @@ export interface RateRow {
   /** Fit of the (log n / n)^gamma form: gamma with its interval (sqrt(log n / n) is gamma = 1/2). */
   readonly gamma: number;
   readonly gammaCi: readonly [number, number];
+  /**
+   * The slope over the lower and over the upper half of the row's n values (the middle value in
+   * both when their number is odd), with intervals; null with fewer than 4 n values. A power
+   * rate has one slope throughout; 1/log^tau n flattens (local slope -tau / log n), so an upper
+   * slope well above the lower one is the mark of a rate slower than any power.
+   */
+  readonly halves: { readonly low: { readonly slope: number; readonly ci: readonly [number, number]; readonly nMax: number }; readonly high: { readonly slope: number; readonly ci: readonly [number, number]; readonly nMin: number } } | null;
   readonly verdict: RowVerdict | null;
   /** The verdict of the slope alone (differs from `verdict` only when the row is unreliable). */
   readonly slopeVerdict: Verdict | null;
@@ -219,6 +227,15 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
       if (ns.length < 2) continue;
       const seed = [...`${v.name}\u0000${loss}`].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
       const fit = fitSlope(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
+      let halves: RateRow['halves'] = null;
+      if (ns.length >= 4) {
+        const cut = Math.ceil(ns.length / 2);
+        const lowMax = ns[cut - 1] as number;
+        const highMin = ns[ns.length - cut] as number;
+        const lo = fitSlope(pts.filter((p) => p.n <= lowMax), { level: opts.level, bootstrap: opts.bootstrap, seed });
+        const hi = fitSlope(pts.filter((p) => p.n >= highMin), { level: opts.level, bootstrap: opts.bootstrap, seed });
+        halves = { low: { slope: lo.slope, ci: lo.ci, nMax: lowMax }, high: { slope: hi.slope, ci: hi.ci, nMin: highMin } };
+      }
       const lr = fitLogRate(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
       const perN: PerN[] = ns.map((n) => {
         const at = used.filter((p) => p.l.n === n);
@@ -286,6 +303,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
         localSlopes: own?.compiled == null ? null : [own.compiled.localSlope(ns[0] as number), own.compiled.localSlope(ns[ns.length - 1] as number)],
         gamma: lr.gamma,
         gammaCi: lr.ci,
+        halves,
         verdict,
         slopeVerdict: j?.verdict ?? null,
         verdictNote: j === null ? null : unreliable ? `${j.note}; but more than ${Math.round(100 * health.capShare)}% of the fits at some n stopped at the iteration cap` : j.note,
@@ -357,7 +375,7 @@ export function describeUsage(t: RateTable): string {
 
 /** Plain-text table, one row per (variant, loss), then the protocol comparison. */
 export function renderRateTable(t: RateTable): string {
-  const head = ['variant', 'loss', 'fits', 'n range', 'slope', `${Math.round(t.level * 100)}% CI`, 'claimed', 'verdict', 'cap', 'off', 'esc'];
+  const head = ['variant', 'loss', 'fits', 'n range', 'slope', `${Math.round(t.level * 100)}% CI`, 'low / high n', 'claimed', 'verdict', 'cap', 'off', 'esc'];
   const body = t.rows.map((r) => [
     r.variant,
     r.loss,
@@ -365,6 +383,7 @@ export function renderRateTable(t: RateTable): string {
     `${r.nMin}..${r.nMax}`,
     fmt(r.slope),
     `[${fmt(r.ci[0])}, ${fmt(r.ci[1])}]`,
+    r.halves === null ? '-' : `${fmt(r.halves.low.slope)} / ${fmt(r.halves.high.slope)}`,
     r.claim === null ? '-' : `${r.claim.rate}${r.claimedSlope === null ? ' (-> 0)' : ` (${r.claimedSlope.toFixed(3)})`}`,
     r.verdict ?? '-',
     pctOf(r.capShare),
@@ -400,13 +419,13 @@ export function renderRateMarkdown(t: RateTable): string {
     (r) =>
       `| ${r.variant} | ${r.loss} | ${r.fits} | ${r.nMin}-${r.nMax} (${r.nValues}) | ${g(r.perN[0]?.geomean)} | ${g(r.perN[r.perN.length - 1]?.geomean)} | ${f(r.slope)} | [${f(r.ci[0])}, ${f(r.ci[1])}] | ${
         r.claim === null ? '-' : `${r.claim.rate}: ${r.claimedSlope === null ? '-> 0' : f(r.claimedSlope)}`
-      } | ${r.verdict ?? '-'} | ${r.alternatives.map((a) => `${a.rate}: ${a.verdict}`).join('; ') || '-'} | ${r.meanIterations.toFixed(0)} / ${pctOf(r.capShare)} / ${pctOf(r.switchedOffShare)} / ${pctOf(r.escapedShare)} |`,
+      } | ${r.verdict ?? '-'} | ${r.alternatives.map((a) => `${a.rate}: ${a.verdict}`).join('; ') || '-'} | ${r.halves === null ? '-' : `${f(r.halves.low.slope)} [${f(r.halves.low.ci[0])}, ${f(r.halves.low.ci[1])}] / ${f(r.halves.high.slope)} [${f(r.halves.high.ci[0])}, ${f(r.halves.high.ci[1])}]`} | ${r.meanIterations.toFixed(0)} / ${pctOf(r.capShare)} / ${pctOf(r.switchedOffShare)} / ${pctOf(r.escapedShare)} |`,
   );
   const out = [
     `${describeUsage(t)}.`,
     '',
-    `| variant | loss | fits | n (values) | loss at n min | loss at n max | slope | ${pct}% CI | claim: implied slope | verdict | against the other claims | iterations (mean) / at cap / switched off / escaped |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| variant | loss | fits | n (values) | loss at n min | loss at n max | slope | ${pct}% CI | claim: implied slope | verdict | against the other claims | slope over the lower / upper half of n [${pct}% CI] | iterations (mean) / at cap / switched off / escaped |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ];
   if (t.protocols.length > 0) {

@@ -158,3 +158,16 @@ test('rates --healthy: fits with an atom switched off or escaped are left out an
   assert.throws(() => rateTable(study, lines, { ...opts, variants: ['nothing'] }), (e: unknown) => e instanceof InputError);
   assert.deepEqual(rateTable(study, lines.map((l) => ({ ...l, losses: { l2: l.loss, other: 2 * l.loss } })), { ...opts, losses: ['other'] }).rows.map((r) => r.loss), ['other']);
 });
+
+test('rates: the slopes over the lower and upper halves of n agree for a power rate and flatten for 1/log n', () => {
+  const study = parseStudy({ ...grid, n: [100, 1000, 10000, 100000, 1000000] });
+  const ns = [100, 1000, 10000, 100000, 1000000];
+  const power = rateTable(study, synth('mean', ns, 3, -0.5), opts).rows[0]?.halves;
+  assert.ok(power !== null && power !== undefined);
+  assert.equal(power.low.nMax, 10000);
+  assert.equal(power.high.nMin, 10000);
+  assert.ok(Math.abs(power.low.slope + 0.5) < 0.01 && Math.abs(power.high.slope + 0.5) < 0.01);
+  const slow = synth('mean', ns, 3, -0.5).map((l) => ({ ...l, loss: (1 + 0.02 * l.rep) / Math.log(l.n) }));
+  const h = rateTable(study, slow, opts).rows[0]?.halves;
+  assert.ok(h !== null && h !== undefined && h.high.slope > h.low.slope + 0.05, JSON.stringify(h));
+});
