@@ -10,7 +10,7 @@ import { contaminatedKind } from './contaminated.js';
 registerKind(meanKind);
 registerKind(gaussianGatedKind);
 // The losses prompt-mixture cells report (declared here so the study's "loss" is checked early).
-registerKind({ lossNames: ['D1', 'weights', 'params'], estimators: ['least-squares'], ...promptMixtureKind });
+registerKind(promptMixtureKind);
 registerKind(softmaxMoeKind);
 registerKind(softmaxGaussianKind);
 registerKind(contaminatedKind);

@@ -121,6 +121,9 @@ function buildGaussian(m: Model): Built {
 export const promptMixtureKind: ModelKind = {
   kind: 'prompt-mixture',
   summary: 'VPT / prefix (kv) / VAPT prompt mixtures, softmax or Gaussian gates, least squares; losses D1, weights, params',
+  lossNames: ['D1', 'weights', 'params'],
+  estimators: ['least-squares'],
+  schemas: { model: modelSchema, estimator: estimatorSchema },
   build(model, estimator, path): CellModel {
     const m = parseWith(modelSchema, model, `${path}.model`);
     const e = parseWith(estimatorSchema, estimator, `${path}.estimator`);
