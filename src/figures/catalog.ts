@@ -40,7 +40,7 @@ function claimOf(row: RateRow): RateClaim | undefined {
 }
 
 function rateFigure(root: string, study: string, opts: { variants?: ReadonlyArray<string>; loss?: string; title: string; lossTitle: string; size: 'single' | 'double'; panels?: (v: string) => string }): VlSpec {
-  const table = studyRateTable(join(root, 'experiments', study), { bootstrap: 2000, allLosses: opts.loss !== undefined });
+  const table = studyRateTable(join(root, 'experiments', study), { bootstrap: 2000, ...(opts.loss === undefined ? {} : { losses: [opts.loss] }), ...(opts.variants === undefined ? {} : { variants: opts.variants }) });
   const keep = (v: string): boolean => opts.variants === undefined || opts.variants.includes(v);
   const loss = opts.loss ?? table.mainLoss;
   const rows = table.rows.filter((r) => r.loss === loss && keep(r.variant));
