@@ -89,6 +89,20 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
       }),
   },
   {
+    id: 'vpt-vs-vapt-atoms-multi-floor',
+    caption: 'The same per-atom error in the merging regime: over-specified fits whose weights are kept above 0.25, so no surplus atom can be switched off by its bias; VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates as dashed lines.',
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
+    build: (root) =>
+      rateFigure(root, 'vpt-vs-vapt', {
+        variants: ['vpt over floor [fixed]', 'kv over floor [fixed]', 'vapt over floor [fixed]', 'vpt over floor [multistart]', 'kv over floor [multistart]', 'vapt over floor [multistart]'],
+        loss: 'atoms-multi',
+        title: 'Per-atom error in multi-atom cells, fitted weights floored (merging regime)',
+        lossTitle: 'largest atom error in a multi-atom cell',
+        size: 'double',
+        panels: (v) => (v.endsWith('[multistart]') ? 'multistart (best of 3)' : 'fixed start'),
+      }),
+  },
+  {
     id: 'vpt-vs-vapt-rates',
     caption: 'Every prompt mixture of the VPT-vs-VAPT study under the fixed start, softmax gating (VPT, key-value, VAPT; free and weight-floored) beside Gaussian gating (VPT, VAPT): the D1 loss, which both kinds of claim expect near n^-1/2, with that rate as dashed lines.',
     inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
