@@ -57,6 +57,25 @@ function rateFigure(root: string, study: string, opts: { variants?: ReadonlyArra
   });
 }
 
+/** atoms-multi of the over-specified softmax variants (VPT, kv, VAPT; `suffix` e.g. ' floor'), a panel per start protocol. */
+function atomsMultiFigure(id: string, caption: string, suffix: string, title: string): CatalogFigure {
+  const variants = ['[fixed]', '[multistart]'].flatMap((p) => ['vpt', 'kv', 'vapt'].map((m) => `${m} over${suffix} ${p}`));
+  return {
+    id,
+    caption,
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
+    build: (root) =>
+      rateFigure(root, 'vpt-vs-vapt', {
+        variants,
+        loss: 'atoms-multi',
+        title,
+        lossTitle: 'largest atom error in a multi-atom cell',
+        size: 'double',
+        panels: (v) => (v.endsWith('[multistart]') ? 'multistart (best of 3)' : 'fixed start'),
+      }),
+  };
+}
+
 interface SweepLine { method: string; task: string; n: number; seed: number; accuracy: number }
 interface PlantedSlope { kind: string; form: string; slope: number; ci: [number, number] }
 
@@ -74,34 +93,18 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
     inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
     build: (root) => rateFigure(root, 'vpt-vs-vapt', { variants: ['vpt exact [fixed]', 'vpt over [fixed]', 'vapt exact [fixed]', 'vapt over [fixed]'], title: 'Prompt estimation: VPT vs VAPT', lossTitle: 'Voronoi loss D\u2081', size: 'single' }),
   },
-  {
-    id: 'vpt-vs-vapt-atoms-multi',
-    caption: 'The quantity the slow-rate claims are about: in over-specified fits, the largest unweighted error of the fitted atoms sharing a true atom (atoms-multi), VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates ((log n / n)^1/4 for VAPT, 1 / log n for VPT and prefix) as dashed lines.',
-    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
-    build: (root) =>
-      rateFigure(root, 'vpt-vs-vapt', {
-        variants: ['vpt over [fixed]', 'kv over [fixed]', 'vapt over [fixed]', 'vpt over [multistart]', 'kv over [multistart]', 'vapt over [multistart]'],
-        loss: 'atoms-multi',
-        title: 'Per-atom error in multi-atom Voronoi cells',
-        lossTitle: 'largest atom error in a multi-atom cell',
-        size: 'double',
-        panels: (v) => (v.endsWith('[multistart]') ? 'multistart (best of 3)' : 'fixed start'),
-      }),
-  },
-  {
-    id: 'vpt-vs-vapt-atoms-multi-floor',
-    caption: 'The same per-atom error in the merging regime: over-specified fits whose weights are kept above 0.25, so no surplus atom can be switched off by its bias; VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates as dashed lines.',
-    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl'],
-    build: (root) =>
-      rateFigure(root, 'vpt-vs-vapt', {
-        variants: ['vpt over floor [fixed]', 'kv over floor [fixed]', 'vapt over floor [fixed]', 'vpt over floor [multistart]', 'kv over floor [multistart]', 'vapt over floor [multistart]'],
-        loss: 'atoms-multi',
-        title: 'Per-atom error in multi-atom cells, fitted weights floored (merging regime)',
-        lossTitle: 'largest atom error in a multi-atom cell',
-        size: 'double',
-        panels: (v) => (v.endsWith('[multistart]') ? 'multistart (best of 3)' : 'fixed start'),
-      }),
-  },
+  atomsMultiFigure(
+    'vpt-vs-vapt-atoms-multi',
+    'The quantity the slow-rate claims are about: in over-specified fits, the largest unweighted error of the fitted atoms sharing a true atom (atoms-multi), VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates ((log n / n)^1/4 for VAPT, 1 / log n for VPT and prefix) as dashed lines.',
+    '',
+    'Per-atom error in multi-atom Voronoi cells',
+  ),
+  atomsMultiFigure(
+    'vpt-vs-vapt-atoms-multi-floor',
+    'The same per-atom error in the merging regime: over-specified fits whose weights are kept above 0.25, so no surplus atom can be switched off by its bias; VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates as dashed lines.',
+    ' floor',
+    'Per-atom error in multi-atom cells, fitted weights floored (merging regime)',
+  ),
   {
     id: 'vpt-vs-vapt-rates',
     caption: 'Every prompt mixture of the VPT-vs-VAPT study under the fixed start, softmax gating (VPT, key-value, VAPT; free and weight-floored) beside Gaussian gating (VPT, VAPT): the D1 loss, which both kinds of claim expect near n^-1/2, with that rate as dashed lines.',
