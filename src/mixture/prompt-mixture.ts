@@ -267,11 +267,9 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     }
   };
 
-  const forward = (theta: Float64Array, x: Float64Array, out: Float64Array): void => {
-    if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
-    if (x.length !== N * d) throw new InputError('x', `an array of length ${N * d} (N d)`, `length ${x.length}`);
+  /** Query row 0 (q = W_Q^T x_0) and the token experts' keys and values, for token matrix x. */
+  const projectTokens = (x: Float64Array): void => {
     xm.data = x;
-    // Query row 0 and the token experts.
     for (let m = 0; m < dk; m++) {
       let s = 0;
       for (let k = 0; k < d; k++) s += (x[k] as number) * (WQ.data[k * dk + m] as number);
@@ -280,8 +278,14 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
     for (let i = 0; i < N; i++) {
       project(x, i * d, WKt, dk, keys, i);
       project(x, i * d, WVt, dv, values, i);
-      bias[i] = 0;
     }
+  };
+
+  const forward = (theta: Float64Array, x: Float64Array, out: Float64Array): void => {
+    if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
+    if (x.length !== N * d) throw new InputError('x', `an array of length ${N * d} (N d)`, `length ${x.length}`);
+    projectTokens(x);
+    for (let i = 0; i < N; i++) bias[i] = 0;
     // Prompt experts.
     for (let j = 0; j < L; j++) {
       const o = j * atomSize;
@@ -395,16 +399,7 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
 
   /** The theta-free record of one token matrix x into R[o..o+S). */
   const prepareRecord = (x: Float64Array, R: Float64Array, o: number): void => {
-    xm.data = x;
-    for (let m = 0; m < dk; m++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += (x[k] as number) * (WQ.data[k * dk + m] as number);
-      q[m] = s;
-    }
-    for (let i = 0; i < N; i++) {
-      project(x, i * d, WKt, dk, keys, i);
-      project(x, i * d, WVt, dv, values, i);
-    }
+    projectTokens(x);
     scoreRowInto(q, 0, keys, N, dk, inv, undefined, scores, 0);
     let mx = -Infinity;
     for (let i = 0; i < N; i++) mx = Math.max(mx, scores[i] as number);
