@@ -12,6 +12,7 @@ import { listKinds, type ModelKind } from '../study/registry.js';
 import { loadStudy } from '../study/runner.js';
 import { loadPlugins, pluginUrls } from '../study/plugins.js';
 import { GENERIC_LOSSES } from '../study/generic-losses.js';
+import { N_DEPENDENT_ROOTS } from '../study/n-expressions.js';
 import '../study/kinds/index.js';
 
 export interface FieldDoc {
@@ -28,6 +29,8 @@ export interface KindDoc {
   readonly estimator: FieldDoc[];
   readonly estimators: string[];
   readonly losses: string[];
+  /** Model fields whose numbers may be expressions in n ({ "expr": "..." }; study/n-expressions.ts). */
+  readonly nDependent: string[];
 }
 
 type Json = { type?: string | string[]; enum?: unknown[]; const?: unknown; anyOf?: Json[]; oneOf?: Json[]; items?: Json; properties?: Record<string, Json>; required?: string[]; default?: unknown };
@@ -52,13 +55,15 @@ function fields(schema: z.ZodType | undefined): FieldDoc[] {
 }
 
 export function describeKind(k: ModelKind): KindDoc {
+  const model = fields(k.schemas?.model);
   return {
     kind: k.kind,
     summary: k.summary,
-    model: fields(k.schemas?.model),
+    model,
     estimator: fields(k.schemas?.estimator),
     estimators: [...(k.estimators ?? [])],
     losses: [...(k.lossNames ?? []), ...GENERIC_LOSSES],
+    nDependent: N_DEPENDENT_ROOTS.filter((r) => model.some((f) => f.name === r)),
   };
 }
 
@@ -71,6 +76,7 @@ function render(d: KindDoc): string {
     `  estimator${d.estimators.length > 0 ? ` (${d.estimators.join(', ')})` : ''}:`,
     ...d.estimator.map(line),
     `  losses: ${d.losses.join(', ')}`,
+    ...(d.nDependent.length > 0 ? [`  in n: any number under ${d.nDependent.join(', ')} may be { "expr": "<expression in n>" } (a truth or design that changes with n)`] : []),
   ].join('\n');
 }
 
@@ -85,6 +91,15 @@ its cells report ("loss" and claims' "loss" must be one of them; the generic per
 ${GENERIC_LOSSES.join(', ')} are valid for every kind). With a study file, the plugins it names
 are loaded first and their kinds are listed too. The models, parameters and losses are explained
 in docs/theory.md; README.md has one complete study per kind.
+
+Truths and designs that change with n: any number under a kind's "truth" or "design" field may
+be written { "expr": "<mathjs expression in n>" }, e.g. { "expr": "1 + 0.5 * n^(-1/4)" } for a
+prompt expert approaching a pretrained one. Each expression is compiled once and evaluated once
+per n (the cell model of that n is built from the values); the losses of a cell are measured
+against that n's truth, which truth.json ("truthByN") and each results line ("truth") record.
+An expression elsewhere, one that does not parse, uses a symbol other than n, pi, e, or is not
+finite at some n of the grid, exits 2 naming the field before any cell runs. The kinds listed
+with an "in n" line accept it.
 `,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, 'kinds');

@@ -46,6 +46,14 @@ Results line (one per fit):
   (the last group for mixture kinds; the true measures go once to truth.json; docs/theory.md
   explains the per-atom losses and the start protocols)
 
+Truths and designs in n: any number under a variant's "truth" or "design" may be written
+{ "expr": "<expression in n>" } (mathjs, natural log; n, pi, e and log, sqrt, exp, pow, abs, sin,
+cos, tanh, min, max), e.g. "W": [{ "expr": "1 + 0.5 * n^(-1/4)" }]: each n's cells are simulated
+from and scored against the truth at that n, recorded in truth.json ("truthByN": { "<n>": measure })
+and in each results line ("truth"). Expressions are checked at every n of the grid before any
+cell runs (exit 2 naming the field); the config hash holds the expression, so resuming and
+stale-line checks work as for fixed truths.
+
 Model kinds (\`prompt-experts kinds\` lists their fields, defaults, estimators and losses;
 docs/theory.md explains the models and losses; a study's "plugins" adds kinds of your own):
 ${listKinds()

@@ -8,9 +8,8 @@ import { measureToJson, type MixingMeasure } from '../mixture/measure.js';
 import { atomReport, type AtomHealthOptions, type CellReport, type FittedAtomReport } from '../loss/atoms.js';
 import type { StartRecord } from '../estimate/estimator.js';
 import { InputError } from '../util/errors.js';
-import { getKind, type CellModel } from './registry.js';
 import type { ResolvedVariant, StudyConfig } from './schema.js';
-import './kinds/index.js';
+import { dependsOnN, modelAt } from './variant-model.js';
 
 export interface Cell {
   readonly variant: string;
@@ -34,6 +33,7 @@ export interface Cell {
  *   atoms      per fitted atom: its cell (nearest true atom), weight, unweighted distance, per block
  *   cells      per true atom: cell size, sum of fitted weights, true weight
  *   switchedOff, escaped   health flags at the study's thresholds (rates recomputes them from atoms)
+ *   truth      the cell's true measure, only for variants whose truth depends on n (n-expressions.ts)
  */
 export interface ResultLine {
   readonly variant: string;
@@ -60,49 +60,54 @@ export interface ResultLine {
   readonly cells?: ReadonlyArray<CellReport>;
   readonly switchedOff?: boolean;
   readonly escaped?: boolean;
-}
-
-const built = new Map<string, CellModel>();
-
-function modelFor(v: ResolvedVariant): CellModel {
-  const key = `${v.name}\u0000${v.configHash}`;
-  let m = built.get(key);
-  if (m === undefined) {
-    m = getKind(v.model.kind, v.path).build(v.model, v.estimator, v.path);
-    built.set(key, m);
-  }
-  return m;
+  /** The true measure this cell was simulated from and scored against (n-dependent truths only). */
+  readonly truth?: ReturnType<typeof measureToJson>;
 }
 
 /**
  * Claims restricted to a regime ("exact" / "over") may name only variants of that regime (as
- * their kind reports it): an exact-specified variant never carries an over-specified claim.
+ * their kind reports it at the grid's first n): an exact-specified variant never carries an
+ * over-specified claim.
  */
-export function checkClaimRegimes(study: StudyConfig, variants: ReadonlyArray<ResolvedVariant>): void {
+export function checkClaimRegimes(study: StudyConfig, variants: ReadonlyArray<ResolvedVariant>, n: number): void {
   (study.claims ?? []).forEach((c, i) => {
     if (c.regime === 'any') return;
     c.variants.forEach((name, j) => {
       for (const v of variants.filter((x) => x.base === name || x.name === name)) {
-        const r = modelFor(v).regime;
+        const r = modelAt(v, n).regime;
         if (r !== c.regime) throw new InputError(`claims[${i}].variants[${j}]`, `a variant of the claim's regime (${c.regime}-specified)`, `${JSON.stringify(name)}, which is ${r === undefined ? 'of no stated regime' : `${r}-specified`}`);
       }
     });
   });
 }
 
-/** Build every variant's model once: config errors surface before any work starts. */
-export function checkVariants(variants: ReadonlyArray<ResolvedVariant>): void {
-  for (const v of variants) modelFor(v);
+/**
+ * Build every variant's model (at every n of the grid when its truth or design depends on n):
+ * config errors, bad expressions in n included, surface before any work starts.
+ */
+export function checkVariants(variants: ReadonlyArray<ResolvedVariant>, ns: ReadonlyArray<number>): void {
+  for (const v of variants) for (const n of dependsOnN(v) ? ns : ns.slice(0, 1)) modelAt(v, n);
 }
 
 /** The true measure of a variant, when its kind fixes one for every cell (written to truth.json). */
 export function variantTruth(v: ResolvedVariant): MixingMeasure | undefined {
-  return modelFor(v).truth;
+  return dependsOnN(v) ? undefined : modelAt(v, 0).truth;
+}
+
+/** The true measure of an n-dependent variant at each n of the grid (written to truth.json). */
+export function variantTruthsByN(v: ResolvedVariant, ns: ReadonlyArray<number>): Record<string, MixingMeasure> | undefined {
+  if (!dependsOnN(v)) return undefined;
+  const out: Record<string, MixingMeasure> = {};
+  for (const n of ns) {
+    const t = modelAt(v, n).truth;
+    if (t !== undefined) out[String(n)] = t;
+  }
+  return out;
 }
 
 export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell, health: AtomHealthOptions = {}): ResultLine {
   const t0 = performance.now();
-  const model = modelFor(v);
+  const model = modelAt(v, cell.n);
   const rng = makeRng(cell.seed);
   const simRng = rng.fork();
   const fitRng = rng.fork();
@@ -135,5 +140,6 @@ export function runCell(v: ResolvedVariant, mainLoss: string, cell: Cell, health
     atCap,
     ...(d.starts === undefined ? {} : { starts: d.starts, bestStart: d.bestStart ?? 0 }),
     ...(report === undefined ? {} : { atoms: report.atoms, cells: report.cells, switchedOff: report.switchedOff, escaped: report.escaped }),
+    ...(dependsOnN(v) ? { truth: measureToJson(truth) } : {}),
   };
 }

@@ -10,7 +10,7 @@
  */
 import { InputError } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
-import { getKind } from './registry.js';
+import { modelAt } from './variant-model.js';
 import { runCell } from './cell.js';
 import type { StudyPlan } from './schema.js';
 
@@ -35,7 +35,7 @@ export const formatBytes = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 3
 
 /** Estimated peak bytes of one cell of variant `v` at sample size n. */
 export function cellMemory(v: StudyPlan['variants'][number], n: number): number {
-  const model = getKind(v.model.kind, v.path).build(v.model, v.estimator, v.path);
+  const model = modelAt(v, n);
   const { samples } = model.simulate(PROBE_N, makeRng(1));
   const perSample = (samples.X.byteLength + samples.Y.byteLength) / PROBE_N;
   return Math.ceil(n * perSample * (1 + WORKSPACE_FACTOR));

@@ -456,7 +456,7 @@ export function studyRateTable(
   const path = resultsFile(dir, quick);
   if (!existsSync(path)) throw new InputError(path, `a results file: run \`prompt-experts simulate ${join(dir, 'study.json')}${quick ? ' --quick' : ''}\` first`);
   const plan = planStudy(study, quick && study.quick !== undefined);
-  checkClaimRegimes(study, plan.variants);
+  checkClaimRegimes(study, plan.variants, plan.n[0] ?? 2);
   const lineNumbers: number[] = [];
   const lines = readResults(path, false, lineNumbers);
   const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), healthyOnly: opts.healthyOnly === true, dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);

@@ -23,7 +23,7 @@ import { progressBar } from '../util/progress.js';
 import { checkOutputFile, readTextFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
 import { checkCellTime, checkLimits, DEFAULT_MAX_MEMORY } from './limits.js';
-import { checkClaimRegimes, checkVariants, runCell, variantTruth, type Cell, type ResultLine } from './cell.js';
+import { checkClaimRegimes, checkVariants, runCell, variantTruth, variantTruthsByN, type Cell, type ResultLine } from './cell.js';
 import { measureToJson } from '../mixture/measure.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
 import { hashOf, healthOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
@@ -248,7 +248,11 @@ function writeRun(path: string, plan: StudyPlan, shard: Shard | undefined, sessi
   writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** truth.json: each variant's true measure with its config hash, so any line can be re-scored without rerunning. */
+/**
+ * truth.json: each variant's true measure with its config hash, so any line can be re-scored
+ * without rerunning: { "<variant>": { configHash, truth } }, or { configHash, truthByN: { "<n>":
+ * measure } } for a variant whose truth depends on n (its lines carry their truth as well).
+ */
 export function truthFile(dir: string): string {
   return join(dir, 'truth.json');
 }
@@ -266,7 +270,15 @@ function writeTruths(dir: string, plan: StudyPlan): void {
   const out: Record<string, unknown> = { ...old };
   for (const v of plan.variants) {
     const truth = variantTruth(v);
+    const byN = variantTruthsByN(v, plan.n);
     if (truth !== undefined) out[v.name] = { configHash: v.configHash, truth: measureToJson(truth) };
+    else if (byN !== undefined) {
+      const previous = old[v.name] as { configHash?: unknown; truthByN?: Record<string, unknown> } | undefined;
+      // n values of an earlier grid (--quick, or a grid since extended) stay, when the config is the same.
+      const kept = previous?.configHash === v.configHash ? (previous.truthByN ?? {}) : {};
+      const merged = { ...kept, ...Object.fromEntries(Object.entries(byN).map(([n, t]) => [n, measureToJson(t)])) };
+      out[v.name] = { configHash: v.configHash, truthByN: Object.fromEntries(Object.entries(merged).sort(([a], [b]) => Number(a) - Number(b))) };
+    }
   }
   const text = `${JSON.stringify(out, null, 1)}\n`;
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
@@ -302,9 +314,9 @@ export async function runStudy(study: StudyConfig, dir: string, opts: RunOptions
   const plugins = pluginUrls(study.plugins, opts.studyDir ?? dir);
   await loadPlugins(plugins);
   checkLimits(plan, opts.maxMemory ?? DEFAULT_MAX_MEMORY, opts.maxN);
-  checkVariants(plan.variants);
-  checkClaimRegimes(study, plan.variants);
-  checkStudyLosses(study, plan.variants);
+  checkVariants(plan.variants, plan.n);
+  checkClaimRegimes(study, plan.variants, plan.n[0] ?? 2);
+  checkStudyLosses(study, plan.variants, plan.n[0] ?? 2);
   if (opts.maxCellSeconds !== undefined) checkCellTime(plan, opts.maxCellSeconds, opts.maxN);
   if (opts.variants !== undefined) {
     const names = new Set(plan.variants.map((v) => v.name));

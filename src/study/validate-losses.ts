@@ -7,6 +7,7 @@
 import { InputError } from '../util/errors.js';
 import { GENERIC_LOSSES } from './generic-losses.js';
 import { getKind, type CellModel, type ModelKind } from './registry.js';
+import { modelAt } from './variant-model.js';
 import type { ResolvedVariant, StudyConfig } from './schema.js';
 
 export interface BuiltVariant {
@@ -41,13 +42,10 @@ export function checkLossNames(study: StudyConfig, built: ReadonlyArray<BuiltVar
   });
 }
 
-/** Build every variant (errors name the field) and check the study's loss names against them. */
-export function checkStudyLosses(study: StudyConfig, variants: ReadonlyArray<ResolvedVariant>): void {
+/** Build every variant at sample size n (errors name the field) and check the study's loss names against them. */
+export function checkStudyLosses(study: StudyConfig, variants: ReadonlyArray<ResolvedVariant>, n: number): void {
   checkLossNames(
     study,
-    variants.map((variant) => {
-      const kind = getKind(variant.model.kind, variant.path);
-      return { variant, kind, model: kind.build(variant.model, variant.estimator, variant.path) };
-    }),
+    variants.map((variant) => ({ variant, kind: getKind(variant.model.kind, variant.path), model: modelAt(variant, n) })),
   );
 }
