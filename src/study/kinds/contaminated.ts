@@ -12,7 +12,13 @@
  *            sigma, design }
  *   Experts and truths: config-parts.ts (truth blocks: bias, beta, then the expert's blocks).
  *   Losses score only the estimated part: D1 (||delta|| in singleton cells, ||delta||^2 in
- *   multi-atom cells, weighted by exp(b_j), plus the weight term), weights, params.
+ *   multi-atom cells, weighted by exp(b_j), plus the weight term), weights, params, and the
+ *   unweighted errors of the two parts apart, each fitted atom against its Voronoi cell's true
+ *   atom, averaged over fitted atoms:
+ *     gate    |b_i - b*_j| + ||beta_i - beta*_j||      (the gate's bias and slope)
+ *     expert  sum over the expert's blocks ||eta_ip - eta*_jp||
+ *   They separate when the prompt can mimic the pretrained expert (arXiv 2505.18455's
+ *   non-distinguishable regime): there the gate is the part that is hard to estimate.
  */
 import { z } from 'zod';
 import { parseWith, finite } from '../../util/schema.js';
@@ -22,6 +28,7 @@ import { sampleResponses } from '../../mixture/sample.js';
 import { leastSquares } from '../../estimate/least-squares.js';
 import { nearInit } from '../../estimate/init.js';
 import { presetBreakdown } from '../../loss/presets.js';
+import { atomReport } from '../../loss/atoms.js';
 import { designSchema, designSampler } from '../design.js';
 import type { CellModel, ModelKind } from '../registry.js';
 import { expertFamily, expertSchema, int1, leastSquaresSchema, positive, truthMeasure, truthSchema } from './config-parts.js';
@@ -51,13 +58,13 @@ const modelSchema = z
   })
   .strict();
 
-export const LOSS_NAMES = ['D1', 'weights', 'params'] as const;
+export const LOSS_NAMES = ['D1', 'weights', 'params', 'gate', 'expert'] as const;
 
 const flat = (v: z.infer<typeof values>): number[] => (typeof v === 'number' ? [v] : v.flatMap((r) => (typeof r === 'number' ? [r] : r)));
 
 export const contaminatedKind: ModelKind = {
   kind: 'contaminated',
-  summary: 'frozen (pretrained) experts + estimated prompt experts and gates, softmax or sigmoid gate, least squares; losses D1, weights, params',
+  summary: 'frozen (pretrained) experts + estimated prompt experts and gates, softmax or sigmoid gate, least squares; losses D1, weights, params, gate, expert',
   lossNames: LOSS_NAMES,
   estimators: ['least-squares'],
   schemas: { model: modelSchema, estimator: leastSquaresSchema },
@@ -105,7 +112,16 @@ export const contaminatedKind: ModelKind = {
       },
       losses(fit, t) {
         const b = presetBreakdown('D1', fit.measure, t);
-        return { D1: b.total, weights: b.weightTerm, params: b.paramTerm };
+        const r = atomReport(fit.measure, t);
+        let gate = 0;
+        let expertErr = 0;
+        r.atoms.forEach((a, i) => {
+          const w = fit.measure.atoms[i]?.weight ?? NaN;
+          const w0 = t.atoms[a.cell]?.weight ?? NaN;
+          gate += Math.abs(Math.log(w) - Math.log(w0)) + (a.blocks.beta ?? 0);
+          expertErr += a.distance - (a.blocks.beta ?? 0);
+        });
+        return { D1: b.total, weights: b.weightTerm, params: b.paramTerm, gate: gate / r.atoms.length, expert: expertErr / r.atoms.length };
       },
     };
   },
