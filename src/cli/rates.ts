@@ -11,7 +11,7 @@ export const ratesCommand: Command = {
   name: 'rates',
   summary: 'slope of log(loss) on log(n) per variant and loss, with CI, against the claimed rates',
   help: `Usage: prompt-experts rates experiments/<study> [--quick] [--json | --markdown [--per-n]] [--all-losses | --loss NAME ...]
-                   [--variant V ...] [--healthy] [--level P] [--bootstrap B] [--drop-duplicates]
+                   [--variant V ...] [--healthy] [--of-means] [--level P] [--bootstrap B] [--drop-duplicates]
 
 Reads experiments/<study>/results.jsonl (results.quick.jsonl with --quick) and, per variant and
 loss, fits the OLS slope of log(loss) on log(n) with a bootstrap percentile interval
@@ -43,11 +43,14 @@ Options:
   --drop-duplicates  keep the first of duplicate (variant, n, rep) lines and count the rest
   --healthy          only fits with no atom switched off or escaped (the merging fits the
                      slow-rate theory is about; a selection, so read it beside the full table)
+  --of-means         fit log(mean loss at n) on log n, one point per n, the regression published
+                     simulations report (the bootstrap still resamples replications within each
+                     n); without it every fit's log loss is a point (the slope of the geometric mean)
 `,
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, loss: { type: 'string', multiple: true }, variant: { type: 'string', multiple: true }, 'per-n': { type: 'boolean' }, healthy: { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
+      { quick: { type: 'boolean' }, json: { type: 'boolean' }, markdown: { type: 'boolean' }, 'all-losses': { type: 'boolean' }, 'drop-duplicates': { type: 'boolean' }, loss: { type: 'string', multiple: true }, variant: { type: 'string', multiple: true }, 'per-n': { type: 'boolean' }, healthy: { type: 'boolean' }, 'of-means': { type: 'boolean' }, level: { type: 'string' }, bootstrap: { type: 'string' } },
       'rates',
     );
     const dir = positionals[0];
@@ -57,7 +60,7 @@ Options:
     const level = values.level === undefined ? 0.95 : Number(values.level);
     if (!(level > 0 && level < 1)) throw new InputError('--level', 'a number in (0, 1)', JSON.stringify(values.level));
     const bootstrap = intFlag(values.bootstrap as string | undefined, 'bootstrap', 2000, 0, MAX_BOOTSTRAP);
-    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true, ...(values.loss === undefined ? {} : { losses: values.loss as string[] }), ...(values.variant === undefined ? {} : { variants: values.variant as string[] }), healthyOnly: values.healthy === true });
+    const { lines: _lines, config: _config, ...table } = studyRateTable(dir, { quick, level, bootstrap, allLosses: values['all-losses'] === true, dropDuplicates: values['drop-duplicates'] === true, ...(values.loss === undefined ? {} : { losses: values.loss as string[] }), ...(values.variant === undefined ? {} : { variants: values.variant as string[] }), healthyOnly: values.healthy === true, ofMeans: values['of-means'] === true });
     const out = values.json === true ? JSON.stringify(table, null, 2) : values.markdown === true ? (values['per-n'] === true ? renderPerNMarkdown(table) : renderRateMarkdown(table)) : renderRateTable(table);
     io.out(`${out}\n`);
     return 0;

@@ -8,6 +8,12 @@
  * replications within each n with replacement (so every n keeps its count) and refit; the
  * interval is the (alpha/2, 1 - alpha/2) quantiles of the B slopes. Seeded, so reproducible.
  * `fitLogLinear` is the same machinery for any transform of n (log-rate.ts uses log(log n / n)).
+ *
+ * With `aggregate: 'mean'` the regression is the published simulations' one instead: one point
+ * per n, log of the mean loss over its replications, log mean_r L_{n,r} = a + s log n + e_n (the
+ * bootstrap still resamples replications within each n, then averages). A few large losses at
+ * some n weigh in the mean, not in the mean of logs, so the two slopes differ when the loss
+ * distribution's spread changes with n.
  */
 import { InputError } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
@@ -29,6 +35,8 @@ export interface SlopeOptions {
   readonly bootstrap?: number;
   /** Seed of the bootstrap (default 1). */
   readonly seed?: number;
+  /** 'logs' (default): every fit's log loss is a point; 'mean': one point per n, the log of its mean loss. */
+  readonly aggregate?: 'logs' | 'mean';
 }
 
 export interface NGroup {
@@ -120,13 +128,21 @@ export function fitLogLinear(points: ReadonlyArray<LossPoint>, xOf: (n: number) 
     const ys = Float64Array.from(byN.get(n) as number[]);
     return { n, count: ys.length, meanLogLoss: dmean(ys.length, ys, 1) };
   });
-  const N = points.length;
+  const ofMeans = options.aggregate === 'mean';
+  // Log of the mean loss at each n (from the sorted log losses): the regression of aggregate 'mean'.
+  const logMean = (ys: ReadonlyArray<number>, pick: (r: number) => number): number => {
+    let m = 0;
+    for (let r = 0; r < ys.length; r++) m += Math.exp(ys[pick(r)] as number);
+    return Math.log(m / ys.length);
+  };
+  const N = ofMeans ? ns.length : points.length;
   const x = new Float64Array(N);
   const y = new Float64Array(N);
   let o = 0;
   for (const n of ns) {
     const xn = xOf(n);
-    for (const v of byN.get(n) as number[]) { x[o] = xn; y[o] = v; o++; }
+    const ys = byN.get(n) as number[];
+    if (ofMeans) { x[o] = xn; y[o] = logMean(ys, (r) => r); o++; } else for (const v of ys) { x[o] = xn; y[o] = v; o++; }
   }
   const fit = ols(x, y, N);
   const df = N - 2;
@@ -142,7 +158,8 @@ export function fitLogLinear(points: ReadonlyArray<LossPoint>, xOf: (n: number) 
       let q = 0;
       for (const n of ns) {
         const ys = byN.get(n) as number[];
-        for (let r = 0; r < ys.length; r++) yb[q++] = ys[rng.int(ys.length)] as number;
+        if (ofMeans) yb[q++] = logMean(ys, () => rng.int(ys.length));
+        else for (let r = 0; r < ys.length; r++) yb[q++] = ys[rng.int(ys.length)] as number;
       }
       slopes[b] = ols(x, yb, N).slope;
     }

@@ -124,6 +124,8 @@ export interface RateTable {
   readonly health: HealthConfig;
   /** Whether only fits without a switched-off or escaped atom were used. */
   readonly healthyOnly: boolean;
+  /** 'logs': slopes of log(loss) over every fit; 'mean': of log(mean loss at n), one point per n (--of-means). */
+  readonly aggregate: 'logs' | 'mean';
   /** Lines that entered the table, and those left out, by reason. */
   readonly used: number;
   readonly ignored: IgnoredLines;
@@ -147,6 +149,8 @@ export interface RateTableOptions {
   readonly dropDuplicates?: boolean;
   /** Check config hashes against the plan (default true). */
   readonly checkConfig?: boolean;
+  /** Fit log(mean loss at n) on log n, one point per n, as published simulations do (default: every fit's log loss). */
+  readonly ofMeans?: boolean;
   /** File line of each entry of `lines` (for error messages; default: its position + 1). */
   readonly lineNumbers?: ReadonlyArray<number>;
 }
@@ -226,14 +230,15 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
       const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
       if (ns.length < 2) continue;
       const seed = [...`${v.name}\u0000${loss}`].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261) || 1;
-      const fit = fitSlope(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
+      const aggregate = opts.ofMeans === true ? 'mean' : 'logs';
+      const fit = fitSlope(pts, { level: opts.level, bootstrap: opts.bootstrap, seed, aggregate });
       let halves: RateRow['halves'] = null;
       if (ns.length >= 4) {
         const cut = Math.ceil(ns.length / 2);
         const lowMax = ns[cut - 1] as number;
         const highMin = ns[ns.length - cut] as number;
-        const lo = fitSlope(pts.filter((p) => p.n <= lowMax), { level: opts.level, bootstrap: opts.bootstrap, seed });
-        const hi = fitSlope(pts.filter((p) => p.n >= highMin), { level: opts.level, bootstrap: opts.bootstrap, seed });
+        const lo = fitSlope(pts.filter((p) => p.n <= lowMax), { level: opts.level, bootstrap: opts.bootstrap, seed, aggregate });
+        const hi = fitSlope(pts.filter((p) => p.n >= highMin), { level: opts.level, bootstrap: opts.bootstrap, seed, aggregate });
         halves = { low: { slope: lo.slope, ci: lo.ci, nMax: lowMax }, high: { slope: hi.slope, ci: hi.ci, nMin: highMin } };
       }
       const lr = fitLogRate(pts, { level: opts.level, bootstrap: opts.bootstrap, seed });
@@ -349,6 +354,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
     bootstrap: opts.bootstrap,
     health,
     healthyOnly: opts.healthyOnly === true,
+    aggregate: opts.ofMeans === true ? 'mean' : 'logs',
     used: selected.lines.length,
     ignored: selected.ignored,
     rows,
@@ -370,7 +376,7 @@ export function describeUsage(t: RateTable): string {
   ].filter((s) => s !== '');
   const invalid = t.rows.reduce((s, r) => s + r.invalid, 0);
   const unhealthy = [...new Map(t.rows.map((r) => [r.variant, r.unhealthyExcluded])).values()].reduce((a, b) => a + b, 0);
-  return `${t.used} lines used from ${t.results}; ignored: ${parts.length === 0 ? 'none' : parts.join(', ')}${invalid > 0 ? `; ${invalid} (row, line) pairs without a positive finite loss left out of their rows` : ''}${t.healthyOnly ? `; healthy fits only: ${unhealthy} fits with an atom switched off or escaped left out` : ''}`;
+  return `${t.used} lines used from ${t.results}; ignored: ${parts.length === 0 ? 'none' : parts.join(', ')}${t.aggregate === 'mean' ? '; slopes of log(mean loss at n) on log n, one point per n' : ''}${invalid > 0 ? `; ${invalid} (row, line) pairs without a positive finite loss left out of their rows` : ''}${t.healthyOnly ? `; healthy fits only: ${unhealthy} fits with an atom switched off or escaped left out` : ''}`;
 }
 
 /** Plain-text table, one row per (variant, loss), then the protocol comparison. */
@@ -449,7 +455,7 @@ export function renderPerNMarkdown(t: RateTable): string {
  */
 export function studyRateTable(
   dir: string,
-  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; losses?: ReadonlyArray<string>; variants?: ReadonlyArray<string>; healthyOnly?: boolean; dropDuplicates?: boolean } = {},
+  opts: { quick?: boolean; level?: number; bootstrap?: number; allLosses?: boolean; losses?: ReadonlyArray<string>; variants?: ReadonlyArray<string>; healthyOnly?: boolean; dropDuplicates?: boolean; ofMeans?: boolean } = {},
 ): RateTable & { lines: ResultLine[]; config: StudyConfig } {
   const study = loadStudy(join(dir, 'study.json'));
   const quick = opts.quick === true;
@@ -459,6 +465,6 @@ export function studyRateTable(
   checkClaimRegimes(study, plan.variants, plan.n[0] ?? 2);
   const lineNumbers: number[] = [];
   const lines = readResults(path, false, lineNumbers);
-  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), healthyOnly: opts.healthyOnly === true, dropDuplicates: opts.dropDuplicates === true, lineNumbers }, plan);
+  const table = rateTable(study, lines, { quick, results: path, level: opts.level ?? 0.95, bootstrap: opts.bootstrap ?? 2000, allLosses: opts.allLosses === true, ...(opts.losses === undefined ? {} : { losses: opts.losses }), ...(opts.variants === undefined ? {} : { variants: opts.variants }), healthyOnly: opts.healthyOnly === true, dropDuplicates: opts.dropDuplicates === true, ofMeans: opts.ofMeans === true, lineNumbers }, plan);
   return { ...table, lines: selectLines(plan, lines, { results: path, dropDuplicates: true }).lines, config: study };
 }

@@ -80,3 +80,20 @@ test('verdicts against a bare slope, and against "slower than any power" (null)'
   assert.equal(judgeAgainstSlope({ slope: -0.01, ci: [-0.05, 0.02] }, null).verdict, 'consistent');
   assert.match(judgeAgainstSlope(fit, null).note, /slower than any power/);
 });
+
+test('aggregate "mean": the slope of log(mean loss at n) on log n, one point per n, with its bootstrap', () => {
+  // Losses whose spread grows with n: the mean of logs and the log of means fall at different slopes.
+  const ns = [100, 1000, 10000];
+  const pts = ns.flatMap((n, i) => [1, 1, 1, 1 + 10 * i].map((c) => ({ n, loss: c * n ** -0.5 })));
+  const mean = fitSlope(pts, { aggregate: 'mean', bootstrap: 200 });
+  const x = ns.map(Math.log);
+  const y = ns.map((n) => Math.log(pts.filter((p) => p.n === n).reduce((s, p) => s + p.loss, 0) / 4));
+  const xbar = x.reduce((a, b) => a + b, 0) / 3;
+  const ybar = y.reduce((a, b) => a + b, 0) / 3;
+  const direct = x.reduce((s, xi, i) => s + (xi - xbar) * ((y[i] as number) - ybar), 0) / x.reduce((s, xi) => s + (xi - xbar) ** 2, 0);
+  assert.ok(Math.abs(mean.slope - direct) < 1e-12, `${mean.slope} vs ${direct}`);
+  assert.equal(mean.nPoints, 3);
+  const logs = fitSlope(pts, { bootstrap: 200 });
+  assert.ok(mean.slope > logs.slope + 0.05, `${mean.slope} vs ${logs.slope}`);
+  assert.ok(mean.ci[0] <= mean.slope && mean.slope <= mean.ci[1]);
+});
