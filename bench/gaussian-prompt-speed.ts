@@ -42,7 +42,7 @@ function arg(name: string, dflt: string): string {
 }
 
 const study = JSON.parse(readFileSync(studyPath, 'utf8')) as StudyJson;
-const NS = arg('ns', '10000,100000').split(',').map(Number);
+const NS = arg('ns', '10000,100000').split(',').filter((s) => s !== '').map(Number);
 const FIT_NS = arg('fits', '10000').split(',').filter((s) => s !== '').map(Number);
 const ROUNDS = Number(arg('rounds', '3'));
 const PROFILE = Number(arg('profile', '0'));
