@@ -12,7 +12,9 @@
  *   d score / d c          = (z - c) / s^2
  *   d e / d p              = W_V^T
  *   d e / d alpha_k        = W_V^T (I + W2 D W1) x_k,   D = diag(1[W1 G > 0])
- * The mixture is B's softmaxMoe with these custom score and expert families.
+ * The mixture is B's softmaxMoe with these custom score and expert families; least squares
+ * evaluates it through `prepare` (gaussian-prompt-prepared.ts: the gate summaries computed once
+ * per fit, one pass per sample, bit for bit the same values as `predict` / `jacobian`).
  *
  * Canonical form (what makes atom distances meaningful). From (X, Y) alone the gates identify
  * the c_j only up to a common translation: c_j -> c_j + t with b_j -> b_j + c_j . t / s^2 leaves
@@ -25,11 +27,12 @@
  * The true measure is put in the same form (prompt-mixture.ts), so losses compare like with like.
  */
 import type { MixingMeasure } from '../../mixture/measure.js';
-import type { RegressionFamily } from '../../mixture/family.js';
+import type { PreparedFamily, RegressionFamily, Samples } from '../../mixture/family.js';
 import type { ScoreFamily } from '../../mixture/gates/score.js';
 import type { ExpertFamily } from '../../mixture/experts/expert.js';
 import { softmaxMoe } from '../../mixture/softmax-moe.js';
 import { softmaxInto } from '../../linalg/mat.js';
+import { prepareGaussianPrompt } from './gaussian-prompt-prepared.js';
 
 export interface GaussianPromptConfig {
   readonly prompt: 'vpt' | 'vapt';
@@ -250,14 +253,25 @@ export function canonicalGaussianGates(g: MixingMeasure, s: number, d: number): 
   };
 }
 
-/** The Gaussian-gated prompt mixture as a regression family (`toMeasure` gives the canonical form). */
-export function gaussianPromptFamily(cfg: GaussianPromptConfig): RegressionFamily & { readonly atoms: number } {
+/** The Gaussian-gated prompt mixture family: theta atom by atom [b_j, c_j, p_j | alpha_j] (atomSize entries each). */
+export interface GaussianPromptFamily extends RegressionFamily {
+  readonly atoms: number;
+  readonly atomSize: number;
+  prepare(samples: Samples): PreparedFamily;
+}
+
+/**
+ * The Gaussian-gated prompt mixture as a regression family (`toMeasure` gives the canonical
+ * form), with the prepared least-squares path of gaussian-prompt-prepared.ts.
+ */
+export function gaussianPromptFamily(cfg: GaussianPromptConfig): GaussianPromptFamily {
   const score = gaussianScore(cfg.N, cfg.d, cfg.gateSd);
   const expert = cfg.prompt === 'vpt' ? vptExpert(cfg.N, cfg.d, cfg.WV) : vaptExpert(cfg.N, cfg.d, cfg.WV, cfg.W1, cfg.W2, cfg.r);
   const fam = softmaxMoe({ atoms: cfg.L, inputDim: cfg.N * cfg.d, outputDim: cfg.d, gate: { kind: 'custom', score }, expert: { kind: 'custom', expert } });
   return {
     name: `gaussian-gated ${cfg.prompt} prompt mixture (L=${cfg.L}, N=${cfg.N}, d=${cfg.d})`,
     atoms: cfg.L,
+    atomSize: fam.nParams / cfg.L,
     inputDim: fam.inputDim,
     outputDim: fam.outputDim,
     nParams: fam.nParams,
@@ -265,5 +279,6 @@ export function gaussianPromptFamily(cfg: GaussianPromptConfig): RegressionFamil
     jacobian: (t, x, o, j) => fam.jacobian(t, x, o, j),
     toMeasure: (theta): MixingMeasure => canonicalGaussianGates(fam.toMeasure(theta), cfg.gateSd, cfg.d),
     fromMeasure: (g) => fam.fromMeasure(g),
+    prepare: (samples) => prepareGaussianPrompt({ prompt: cfg.prompt, N: cfg.N, d: cfg.d, L: cfg.L, inv: 1 / (cfg.gateSd * cfg.gateSd), WV: cfg.WV, W1: cfg.W1, W2: cfg.W2, r: cfg.r }, samples),
   };
 }

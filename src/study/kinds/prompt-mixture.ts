@@ -127,23 +127,18 @@ export const promptMixtureKind: ModelKind = {
   build(model, estimator, path): CellModel {
     const m = parseWith(modelSchema, model, `${path}.model`);
     const e = parseWith(estimatorSchema, estimator, `${path}.estimator`);
-    if (m.L < m.Lstar) throw new InputError(`${path}.model.L`, `at least Lstar (${m.Lstar})`, String(m.L));
-    const built = m.gate === 'gaussian' ? buildGaussian(m) : buildSoftmax(m, path);
-    const trueFamily = built.family(m.Lstar);
-    const theta = trueFamily.fromMeasure(built.truth);
-    if (m.weightFloor !== undefined && m.gate !== 'softmax') throw new InputError(`${path}.model.weightFloor`, 'no weightFloor with gate "gaussian" (softmax gates only)', String(m.weightFloor));
-    const family = m.weightFloor === undefined ? built.family(m.L) : withWeightFloor(built.family(m.L) as BiasedAtomFamily, m.weightFloor);
+    const { trueFamily, theta, family, truth: trueMeasure } = familiesOf(m, path);
     const lm = leastSquares({ maxIterations: e.maxIterations });
     const start = startProtocolOf(e);
     if (e.start === undefined && e.starts > 1 && e.initRate !== 0) throw new InputError(`${path}.estimator.starts`, 'a "start" block: several starts with a shrinking scale mix two protocols; say { "protocol": "multistart", ... }', String(e.starts));
     return {
       regime: m.L > m.Lstar ? 'over' : 'exact',
-      truth: built.truth,
+      truth: trueMeasure,
       lossNames: ['D1', 'weights', 'params'],
       protocol: start.protocol,
       simulate(n, rng) {
         const X = randn(rng, n * trueFamily.inputDim); // N(0, 1) token entries, as the family's own sampler
-        return { samples: sampleResponses(trueFamily, theta, X, m.sigma, rng), truth: built.truth };
+        return { samples: sampleResponses(trueFamily, theta, X, m.sigma, rng), truth: trueMeasure };
       },
       fit(samples, truth, rng) {
         return lm.fit(family, samples, { rng, ...startPlan(start, truth, samples.n) });
@@ -155,6 +150,31 @@ export const promptMixtureKind: ModelKind = {
     };
   },
 };
+
+/** The families of a model block (the fitted one with its weight floor, if any), the truth and its theta. */
+export interface PromptMixtureFamilies {
+  /** The family the cells fit (L atoms). */
+  readonly family: RegressionFamily;
+  /** The true family (Lstar atoms), theta its truth. */
+  readonly trueFamily: RegressionFamily;
+  readonly theta: Float64Array;
+  readonly truth: MixingMeasure;
+}
+
+function familiesOf(m: Model, path: string): PromptMixtureFamilies {
+  if (m.L < m.Lstar) throw new InputError(`${path}.model.L`, `at least Lstar (${m.Lstar})`, String(m.L));
+  const built = m.gate === 'gaussian' ? buildGaussian(m) : buildSoftmax(m, path);
+  const trueFamily = built.family(m.Lstar);
+  const theta = trueFamily.fromMeasure(built.truth);
+  if (m.weightFloor !== undefined && m.gate !== 'softmax') throw new InputError(`${path}.model.weightFloor`, 'no weightFloor with gate "gaussian" (softmax gates only)', String(m.weightFloor));
+  const family = m.weightFloor === undefined ? built.family(m.L) : withWeightFloor(built.family(m.L) as BiasedAtomFamily, m.weightFloor);
+  return { family, trueFamily, theta, truth: built.truth };
+}
+
+/** The families a `prompt-mixture` model block builds (validated as `build` does), for benchmarks and checks. */
+export function promptMixtureFamilies(model: unknown, path = 'variant'): PromptMixtureFamilies {
+  return familiesOf(parseWith(modelSchema, model, `${path}.model`), path);
+}
 
 /**
  * Softmax prompt mixtures: src/mixture/prompt-mixture.ts (one head, one query row, the N token
