@@ -2,7 +2,7 @@
  * Benchmark (npm run bench; not a test): time per Levenberg-Marquardt fit against n, side by
  * side with an independent numpy + scipy reference (bench/scipy_ref.py, MINPACK lmder with its
  * analytic Jacobian) on the same data and the same start, and the achieved arithmetic rate
- * against a measured peak of this machine's JavaScript float64 arithmetic.
+ * against a measured peak of this machine's float64 arithmetic (JavaScript kernels and the SIMD fold).
  *
  * Models:
  *   moe   softmax-gated MoE, 4 atoms, d = 4, affine gates (last anchored), tanh experts
@@ -11,9 +11,13 @@
  *         shape (N = d = dk = dv = 4, L = 3; vapt kernel 1, r = 4), against bench/scipy_prompt_ref.py
  *   vapt-40  the VAPT prompt mixture with 4 x 4 tokens, d = 8, dk = dv = 4, 4 atoms (40
  *         parameters, 4 outputs): arithmetic rate against the measured peak (TypeScript only)
+ *   fold  the J^T J fold alone (src/linalg/gram-fold.ts: the f64x2 WebAssembly kernel and the
+ *         JavaScript reference) at the study's column counts, and one LM pass with either fold at
+ *         the study shapes (vpt 15, kv 27, vapt 15 parameters; the 40-parameter VAPT)
  *   em    one EM iteration of a Gaussian-gated mixture (the published type-I data, d = 1, k* = 3,
  *         fitted with k = 5), against the vectorised numpy iteration of bench/numpy_em_ref.py
- * Flags: --quick (n <= 1e4, 3 rounds); env BENCH_NS, BENCH_PROMPT_NS, BENCH_ROUNDS, PYTHON.
+ * Flags: --quick (n <= 1e4, 3 rounds); env BENCH_NS, BENCH_PROMPT_NS, BENCH_ROUNDS, PYTHON, and
+ * PROMPT_EXPERTS_FOLD ('wasm' | 'js') for the fold of every fit outside the fold section.
  * Times are medians of ROUNDS (5; 3 with --quick) interleaved rounds, each side single-threaded.
  * Flops per fit = the LM's own arithmetic (J^T J, J^T r, solves; counted exactly) + the model's
  * Jacobian evaluations (the family's flopsPerJacobian estimate x n per pass); f-only passes are
@@ -25,6 +29,7 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leastSquares, type LmRun } from '../src/estimate/least-squares.js';
+import { foldGramJs, resolveFold, WasmGramFold, wasmFoldStatus, type FoldKind } from '../src/linalg/gram-fold.js';
 import { softmaxMoe } from '../src/mixture/softmax-moe.js';
 import { promptMixture, randomTruth, type PromptMixtureFamily } from '../src/mixture/prompt-mixture.js';
 import { sampleResponses, simulate } from '../src/mixture/sample.js';
@@ -128,6 +133,39 @@ function measurePeak(): { dot: number; blocked: number; matmul: number } {
   return { dot: dotRate, blocked: blockedRate, matmul: mmRate };
 }
 
+/**
+ * The J^T J fold alone on one block (P columns, all dense, B = 64 rows as the LM's blocks):
+ * GFLOP/s of the JavaScript and the WebAssembly fold, counting the useful 2 B (P + P (P + 1) / 2)
+ * flops per block, medians of `rounds` interleaved timings of about 0.2 s each.
+ */
+function foldRates(P: number, rounds: number): { js: number; wasm: number } {
+  const B = 64;
+  const cols = Int32Array.from({ length: P }, (_, k) => k);
+  const w = new WasmGramFold(P, B, cols);
+  for (let i = 0; i < P * B; i++) w.JT[i] = Math.sin(i);
+  for (let i = 0; i < B; i++) w.r[i] = Math.cos(i);
+  const A = new Float64Array(P * P);
+  const g = new Float64Array(P);
+  const flops = 2 * B * (P + (P * (P + 1)) / 2);
+  const reps = Math.max(1, Math.round(2e8 / flops));
+  const time = (f: () => void): number => {
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) f();
+    return (reps * flops) / ((performance.now() - t0) / 1000);
+  };
+  const js = (): void => foldGramJs(w.JT, w.r, B, B, cols, P, A, g);
+  const wasm = (): void => w.fold(B);
+  time(js);
+  time(wasm);
+  const rj: number[] = [];
+  const rw: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    rj.push(time(js));
+    rw.push(time(wasm));
+  }
+  return { js: median(rj), wasm: median(rw) };
+}
+
 /** Flops of one LM fit: the LM's own (counted) + the Jacobian passes (the prepared path's estimate when the family has one). */
 function fitFlops(family: RegressionFamily & { flopsPerJacobian: number }, n: number, run: LmRun): number {
   const perJacobian = family.prepare?.({ n: 1, inputDim: family.inputDim, outputDim: family.outputDim, X: new Float64Array(family.inputDim), Y: new Float64Array(family.outputDim) }).flopsPerJacobian ?? family.flopsPerJacobian;
@@ -140,8 +178,8 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 === 1 ? (s[m] as number) : 0.5 * ((s[m - 1] as number) + (s[m] as number));
 };
 
-function timeFit(family: RegressionFamily, samples: Samples, theta0: Float64Array, maxIterations = 2000): { run: LmRun; seconds: number } {
-  const lm = leastSquares({ ftol: TOL, gtol: TOL, xtol: TOL, maxIterations });
+function timeFit(family: RegressionFamily, samples: Samples, theta0: Float64Array, maxIterations = 2000, fold?: FoldKind, tol = TOL): { run: LmRun; seconds: number } {
+  const lm = leastSquares({ ftol: tol, gtol: tol, xtol: tol, maxIterations, ...(fold === undefined ? {} : { fold }) });
   const t0 = performance.now();
   const run = lm.fitFrom(family, samples, theta0);
   return { run, seconds: (performance.now() - t0) / 1000 };
@@ -202,10 +240,14 @@ function main(): void {
   console.log(`# prompt-experts fit-speed benchmark${QUICK ? ' (--quick)' : ''}`);
   console.log(`date ${new Date().toISOString()}; node ${process.version}; ${cpus()[0]?.model ?? 'unknown cpu'} x ${cpus().length}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${ROUNDS} interleaved rounds, medians; Python single-threaded (OMP/OPENBLAS/MKL_NUM_THREADS=1)`);
   const peak = measurePeak();
-  const peakRate = Math.max(peak.dot, peak.blocked, peak.matmul);
+  // The SIMD fold on a 40-column block counts as a kernel of this process too (f64x2 WebAssembly).
+  const ws = wasmFoldStatus();
+  const simd = ws.available ? foldRates(40, 3).wasm : 0;
+  const peakRate = Math.max(peak.dot, peak.blocked, peak.matmul, simd);
   console.log(
-    `measured JS float64 peak (one core): dot ${fmt(peak.dot / 1e9)} GFLOP/s, 2x2-blocked dot ${fmt(peak.blocked / 1e9)} GFLOP/s, matmul ${fmt(peak.matmul / 1e9)} GFLOP/s; peak used: ${fmt(peakRate / 1e9)} GFLOP/s`,
+    `measured float64 peak (one core): JS dot ${fmt(peak.dot / 1e9)} GFLOP/s, JS 2x2-blocked dot ${fmt(peak.blocked / 1e9)} GFLOP/s, JS matmul ${fmt(peak.matmul / 1e9)} GFLOP/s, wasm f64x2 fold (P = 40) ${ws.available ? fmt(simd / 1e9) : 'n/a'} GFLOP/s; peak used: ${fmt(peakRate / 1e9)} GFLOP/s`,
   );
+  console.log(`J^T J fold of the fits below (PROMPT_EXPERTS_FOLD or default): ${resolveFold()}${ws.available ? '' : ` (WebAssembly kernel unavailable: ${ws.reason})`}`);
   let versions = '';
 
   // --- softmax MoE against scipy ---
@@ -326,6 +368,45 @@ function main(): void {
     const flops = fitFlops(vapt, n, b);
     console.log(`| ${n} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${fmt(seconds / b.iterations)} | ${fmt(flops / seconds / 1e9)} | ${(flops / seconds / peakRate).toFixed(2)} |`);
   }
+  // --- the J^T J fold: WebAssembly against JavaScript ---
+  if (ws.available) {
+    console.log(`\n## J^T J fold alone: one block of B = 64 rows, all P columns dense (GFLOP/s, useful flops 2 B (P + P (P + 1) / 2))`);
+    console.log('| P | JS fold GFLOP/s | wasm fold GFLOP/s | speed-up |');
+    console.log('|---|---|---|---|');
+    for (const P of [15, 27, 40, 43]) {
+      const r = foldRates(P, ROUNDS);
+      console.log(`| ${P} | ${fmt(r.js / 1e9)} | ${fmt(r.wasm / 1e9)} | ${(r.wasm / r.js).toFixed(2)}x |`);
+    }
+    // One LM pass at the study shapes: (time of a 6-iteration fit - time of a 2-iteration fit) / (their
+    // difference in passes), tolerances 0 so that every fit runs its iterations; start truth + 0.3 N(0, I).
+    const nPass = PROMPT_NS[PROMPT_NS.length - 1] as number;
+    console.log(`\n## one LM pass (J^T J, J^T r and the family's prepared Jacobian) with either fold, n = ${nPass}: (t(6 iterations) - t(2 iterations)) / passes between`);
+    console.log('| model | P | JS fold s per pass | wasm fold s per pass | speed-up |');
+    console.log('|---|---|---|---|---|');
+    const shapes: Array<[string, PromptMixtureFamily]> = [
+      ['vpt', promptMixture({ kind: 'vpt', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7 })],
+      ['kv', promptMixture({ kind: 'kv', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7 })],
+      ['vapt', promptMixture({ kind: 'vapt', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7, kernel: 1, rank: 4 })],
+      ['vapt-40', vapt],
+    ];
+    for (const [name, fam] of shapes) {
+      const rng = makeRng(400);
+      const tTheta = fam.fromMeasure(randomTruth(fam, makeRng(3)));
+      const s = sampleResponses(fam, tTheta, fam.sampleInputs(nPass, rng), 0.1, rng);
+      const theta0 = Float64Array.from(tTheta, (v) => v + 0.3 * rng.normal());
+      const per: Record<FoldKind, number[]> = { js: [], wasm: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const fold of ['js', 'wasm'] as const) {
+          const a = timeFit(fam, s, theta0, 2, fold, 0);
+          const b = timeFit(fam, s, theta0, 6, fold, 0);
+          const passes = b.run.jacobianEvaluations + b.run.functionEvaluations - a.run.jacobianEvaluations - a.run.functionEvaluations;
+          per[fold].push((b.seconds - a.seconds) / passes);
+        }
+      }
+      console.log(`| ${name} | ${fam.nParams} | ${fmt(median(per.js))} | ${fmt(median(per.wasm))} | ${(median(per.js) / median(per.wasm)).toFixed(2)}x |`);
+    }
+  }
+
   // --- one EM iteration, Gaussian-gated, against numpy ---
   const kEm = 5;
   console.log(`\n## EM iteration, Gaussian-gated mixture: published type-I data (d = 1, k* = 3), k = ${kEm} components, start = truth perturbed by 0.3`);

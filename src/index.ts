@@ -28,6 +28,7 @@ export {
   type LmRun,
   type StopReason,
 } from './estimate/least-squares.js';
+export { resolveFold, wasmFoldStatus, FOLD_ENV, type FoldKind } from './linalg/gram-fold.js';
 export { initialTheta, expandMeasure, nearInit, shrinkingScale, type InitCapable } from './estimate/init.js';
 export { convergenceProperty, convergenceOutcome, type ConvergencePropertyConfig, type ConvergenceOutcome } from './estimate/property.js';
 export * as loss from './loss/index.js';

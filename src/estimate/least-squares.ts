@@ -18,6 +18,7 @@
 import { InputError } from '../util/errors.js';
 import type { PreparedFamily, RegressionFamily, Samples } from '../mixture/family.js';
 import { solveSymmetric } from '../linalg/solve.js';
+import { foldGramJs, resolveFold, WasmGramFold, type FoldKind } from '../linalg/gram-fold.js';
 import type { Estimator, FitDiagnostics, FitOptions, FitResult, StartRecord } from './estimator.js';
 import { initialTheta, type InitCapable } from './init.js';
 
@@ -34,6 +35,11 @@ export interface LevenbergMarquardtOptions {
   readonly initialDamping?: number;
   /** Rows of J gathered per block of the J^T J accumulation (default 64). */
   readonly blockRows?: number;
+  /**
+   * The J^T J fold: 'wasm' (the f64x2 SIMD kernel, src/linalg/gram-fold.wat) or 'js' (the
+   * JavaScript reference). Default: $PROMPT_EXPERTS_FOLD, else 'wasm' where built.
+   */
+  readonly fold?: FoldKind;
 }
 
 export type StopReason = 'ftol' | 'gtol' | 'xtol' | 'maxIterations' | 'damping' | 'exact';
@@ -50,6 +56,8 @@ export interface LeastSquaresDiagnostics extends FitDiagnostics {
   readonly startObjectives: ReadonlyArray<number>;
   /** Iterations summed over all starts. */
   readonly totalIterations: number;
+  /** Which J^T J fold ran. */
+  readonly fold: FoldKind;
 }
 
 export interface LeastSquaresFitResult extends FitResult {
@@ -70,6 +78,8 @@ export interface LmRun {
   /** Floating-point operations of the J^T J / J^T r accumulation and the solves (the LM's own arithmetic; the family's Jacobian evaluations are not counted). */
   readonly flops: number;
   readonly seconds: number;
+  /** Which J^T J fold ran. */
+  readonly fold: FoldKind;
 }
 
 /** Check samples against a family: dimensions, sizes, n >= nParams, finite values. Throws InputError. */
@@ -120,8 +130,11 @@ class NormalEquations {
   /** Where `flush` accumulates. */
   private Acc: Float64Array;
   private gAcc: Float64Array;
-  private readonly JT: Float64Array; // P x B block, transposed rows of J
-  private readonly rb: Float64Array; // B residuals
+  private readonly JT: Float64Array; // P x B block, transposed rows of J (in the kernel's memory on the wasm fold)
+  private readonly rb: Float64Array; // B residuals (likewise)
+  /** The WebAssembly fold, when it runs; undefined on the JavaScript fold. */
+  private readonly wasm: WasmGramFold | undefined;
+  readonly fold: FoldKind;
   private readonly jac: Float64Array; // q x P
   private readonly out: Float64Array;
   private readonly x: Float64Array;
@@ -144,6 +157,7 @@ class NormalEquations {
     private readonly family: RegressionFamily,
     private readonly samples: Samples,
     blockRows: number,
+    fold: FoldKind,
   ) {
     const P = family.nParams;
     const q = family.outputDim;
@@ -173,8 +187,10 @@ class NormalEquations {
     this.gt = new Float64Array(P);
     this.Acc = this.A;
     this.gAcc = this.g;
-    this.JT = new Float64Array(P * this.B);
-    this.rb = new Float64Array(this.B);
+    this.fold = fold;
+    this.wasm = fold === 'wasm' ? new WasmGramFold(P, this.B, this.cols) : undefined;
+    this.JT = this.wasm?.JT ?? new Float64Array(P * this.B);
+    this.rb = this.wasm?.r ?? new Float64Array(this.B);
     this.jac = new Float64Array(family.outputDim * P);
     this.out = new Float64Array(family.outputDim);
     this.x = new Float64Array(family.inputDim);
@@ -216,8 +232,10 @@ class NormalEquations {
     A.fill(0);
     g.fill(0);
     this.fill = 0;
+    this.wasm?.reset();
     const s = this.prepared === undefined ? this.plainRows(theta) : this.preparedRows(this.prepared, theta);
     if (this.fill > 0) this.flush();
+    this.wasm?.scatter(A, g);
     if (this.ids.length > 0) this.finishIdentity(A, g);
     const P = this.P;
     for (let a = 0; a < P; a++) for (let b = a + 1; b < P; b++) A[b * P + a] = A[a * P + b] as number;
@@ -295,120 +313,16 @@ class NormalEquations {
 
   /**
    * Fold the gathered block into A (upper triangle) and g over the dense columns `cols`
-   * (ascending; all columns on the plain path): register-blocked 2 x 4 over (a, b) columns, so
-   * each pass over the block does eight multiply-adds per six loads. Identity blocks (columns
-   * o + r with J[r', o + r] = s_l delta_{r r'}, one scalar s_l per sample) are folded in by
-   * `flushIdentity`.
+   * (ascending; all columns on the plain path): the WebAssembly SIMD kernel (accumulating in its
+   * own memory until `pass` scatters it) or the JavaScript reference (`foldGramJs`, straight into
+   * A and g). Identity blocks (columns o + r with J[r', o + r] = s_l delta_{r r'}, one scalar s_l
+   * per sample) are folded in by `flushIdentity`.
    */
   private flush(): void {
-    const { JT, rb, B, P, cols } = this;
-    const A = this.Acc;
-    const g = this.gAcc;
     const m = this.fill;
-    const Pd = cols.length;
-    for (let a = 0; a < Pd; a++) {
-      const ca = cols[a] as number;
-      const ao = ca * B;
-      let t = 0;
-      for (let k = 0; k < m; k++) t += (JT[ao + k] as number) * (rb[k] as number);
-      g[ca] = (g[ca] as number) + t;
-    }
-    let a = 0;
-    for (; a + 1 < Pd; a += 2) {
-      const ca0 = cols[a] as number;
-      const ca1 = cols[a + 1] as number;
-      const a0 = ca0 * B;
-      const a1 = ca1 * B;
-      const r0 = ca0 * P;
-      const r1 = ca1 * P;
-      let b = a;
-      for (; b + 3 < Pd; b += 4) {
-        const cb0 = cols[b] as number;
-        const cb1 = cols[b + 1] as number;
-        const cb2 = cols[b + 2] as number;
-        const cb3 = cols[b + 3] as number;
-        const b0 = cb0 * B;
-        const b1 = cb1 * B;
-        const b2 = cb2 * B;
-        const b3 = cb3 * B;
-        let s00 = 0;
-        let s01 = 0;
-        let s02 = 0;
-        let s03 = 0;
-        let s10 = 0;
-        let s11 = 0;
-        let s12 = 0;
-        let s13 = 0;
-        for (let k = 0; k < m; k++) {
-          const x0 = JT[a0 + k] as number;
-          const x1 = JT[a1 + k] as number;
-          const y0 = JT[b0 + k] as number;
-          const y1 = JT[b1 + k] as number;
-          const y2 = JT[b2 + k] as number;
-          const y3 = JT[b3 + k] as number;
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
-        }
-        A[r0 + cb0] = (A[r0 + cb0] as number) + s00;
-        A[r0 + cb1] = (A[r0 + cb1] as number) + s01;
-        A[r0 + cb2] = (A[r0 + cb2] as number) + s02;
-        A[r0 + cb3] = (A[r0 + cb3] as number) + s03;
-        if (b > a) A[r1 + cb0] = (A[r1 + cb0] as number) + s10;
-        A[r1 + cb1] = (A[r1 + cb1] as number) + s11;
-        A[r1 + cb2] = (A[r1 + cb2] as number) + s12;
-        A[r1 + cb3] = (A[r1 + cb3] as number) + s13;
-      }
-      for (; b + 1 < Pd; b += 2) {
-        const cb0 = cols[b] as number;
-        const cb1 = cols[b + 1] as number;
-        const b0 = cb0 * B;
-        const b1 = cb1 * B;
-        let s00 = 0;
-        let s01 = 0;
-        let s10 = 0;
-        let s11 = 0;
-        for (let k = 0; k < m; k++) {
-          const x0 = JT[a0 + k] as number;
-          const x1 = JT[a1 + k] as number;
-          const y0 = JT[b0 + k] as number;
-          const y1 = JT[b1 + k] as number;
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-        }
-        A[r0 + cb0] = (A[r0 + cb0] as number) + s00;
-        A[r0 + cb1] = (A[r0 + cb1] as number) + s01;
-        if (b > a) A[r1 + cb0] = (A[r1 + cb0] as number) + s10;
-        A[r1 + cb1] = (A[r1 + cb1] as number) + s11;
-      }
-      if (b < Pd) {
-        const cb = cols[b] as number;
-        const b0 = cb * B;
-        let s0 = 0;
-        let s1 = 0;
-        for (let k = 0; k < m; k++) {
-          const y = JT[b0 + k] as number;
-          s0 += (JT[a0 + k] as number) * y;
-          s1 += (JT[a1 + k] as number) * y;
-        }
-        A[r0 + cb] = (A[r0 + cb] as number) + s0;
-        A[r1 + cb] = (A[r1 + cb] as number) + s1;
-      }
-    }
-    if (a < Pd) {
-      const ca = cols[a] as number;
-      const a0 = ca * B;
-      let s0 = 0;
-      for (let k = 0; k < m; k++) s0 += (JT[a0 + k] as number) * (JT[a0 + k] as number);
-      A[ca * P + ca] = (A[ca * P + ca] as number) + s0;
-    }
+    const Pd = this.cols.length;
+    if (this.wasm !== undefined) this.wasm.fold(m);
+    else foldGramJs(this.JT, this.rb, this.B, m, this.cols, this.P, this.Acc, this.gAcc);
     this.flops += 2 * m * (Pd + (Pd * (Pd + 1)) / 2);
     if (this.ids.length > 0) this.flushIdentity();
     this.fill = 0;
@@ -513,18 +427,19 @@ export function normalEquations(
   samples: Samples,
   theta: Float64Array,
   blockRows = 64,
+  fold?: FoldKind,
 ): { readonly JtJ: Float64Array; readonly Jtr: Float64Array; readonly halfSquaredResidual: number } {
   validateSamples(family, samples);
   if (theta.length !== family.nParams) throw new InputError('theta', `an array of length ${family.nParams}`, String(theta.length));
   if (!Number.isInteger(blockRows) || blockRows < 1) throw new InputError('blockRows', 'an integer >= 1', String(blockRows));
-  const ne = new NormalEquations(family, samples, blockRows);
+  const ne = new NormalEquations(family, samples, blockRows, resolveFold(fold));
   const halfSquaredResidual = ne.pass(theta);
   return { JtJ: ne.A.slice(), Jtr: ne.g.slice(), halfSquaredResidual };
 }
 
 export class LevenbergMarquardt implements Estimator<RegressionFamily> {
   readonly name = 'least-squares (Levenberg-Marquardt)';
-  readonly options: Required<LevenbergMarquardtOptions>;
+  readonly options: Required<Omit<LevenbergMarquardtOptions, 'fold'>> & { readonly fold: FoldKind | undefined };
 
   constructor(options: LevenbergMarquardtOptions = {}) {
     const o = {
@@ -534,12 +449,14 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
       xtol: options.xtol ?? 1e-12,
       initialDamping: options.initialDamping ?? 1e-3,
       blockRows: options.blockRows ?? 64,
+      fold: options.fold,
     };
     if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1) throw new InputError('maxIterations', 'an integer >= 1', String(o.maxIterations));
     for (const key of ['ftol', 'gtol', 'xtol', 'initialDamping'] as const) {
       if (!(o[key] >= 0) || !Number.isFinite(o[key])) throw new InputError(key, 'a finite number >= 0', String(o[key]));
     }
     if (!Number.isInteger(o.blockRows) || o.blockRows < 1) throw new InputError('blockRows', 'an integer >= 1', String(o.blockRows));
+    if (o.fold !== undefined && o.fold !== 'wasm' && o.fold !== 'js') throw new InputError('fold', "'wasm' or 'js'", String(o.fold));
     this.options = o;
   }
 
@@ -583,6 +500,7 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
         starts: records,
         bestStart,
         totalIterations: total,
+        fold: b.fold,
       },
     };
   }
@@ -602,7 +520,7 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
     const { gtol, xtol } = o;
     const P = family.nParams;
     const nq = samples.n * family.outputDim;
-    const ne = new NormalEquations(family, samples, o.blockRows);
+    const ne = new NormalEquations(family, samples, o.blockRows, resolveFold(o.fold));
     let theta = Float64Array.from(theta0);
     let trial = new Float64Array(P);
     const M = new Float64Array(P * P);
@@ -744,6 +662,7 @@ export class LevenbergMarquardt implements Estimator<RegressionFamily> {
       functionEvaluations: fEvals,
       flops: ne.flops + solveFlops,
       seconds: (performance.now() - t0) / 1000,
+      fold: ne.fold,
     };
   }
 }

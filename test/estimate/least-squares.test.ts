@@ -129,7 +129,7 @@ test('LM through a prepared family takes the same iterates as through predict / 
   }
 });
 
-test('streamed normal equations equal J^T J and J^T r of the materialised Jacobian (plain, prepared, identity blocks)', () => {
+test('streamed normal equations equal J^T J and J^T r of the materialised Jacobian (plain, prepared, identity blocks; either fold)', () => {
   const families: Array<() => RegressionFamily> = [
     () => softmaxMoe({ atoms: 3, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 2 }, anchor: 'last' }),
     () => promptMixture({ kind: 'vpt', tokens: 3, width: 3, dk: 2, dv: 3, atoms: 2, seed: 1 }),
@@ -138,7 +138,7 @@ test('streamed normal equations equal J^T J and J^T r of the materialised Jacobi
     () => ({ ...promptMixture({ kind: 'kv', tokens: 2, width: 2, dk: 2, dv: 2, atoms: 2, seed: 4 }), prepare: undefined }),
   ];
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: families.length - 1 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 1e6 }), (fi, extra, blockRows, seed) => {
+    fc.property(fc.integer({ min: 0, max: families.length - 1 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 1e6 }), fc.constantFrom('wasm' as const, 'js' as const), (fi, extra, blockRows, seed, fold) => {
       const fam = (families[fi] as () => RegressionFamily)();
       const rng = makeRng(seed);
       const n = fam.nParams + extra;
@@ -158,7 +158,7 @@ test('streamed normal equations equal J^T J and J^T r of the materialised Jacobi
         J.set(jac, i * q * P);
         for (let c = 0; c < q; c++) r[i * q + c] = (out[c] as number) - (Y[i * q + c] as number);
       }
-      const ne = normalEquations(fam, s, theta, blockRows);
+      const ne = normalEquations(fam, s, theta, blockRows, fold);
       let scaleA = 1e-300;
       let scaleG = 1e-300;
       const A = new Float64Array(P * P);
@@ -175,11 +175,53 @@ test('streamed normal equations equal J^T J and J^T r of the materialised Jacobi
         g[a] = t;
         scaleG = Math.max(scaleG, Math.abs(t));
       }
-      for (let k = 0; k < P * P; k++) assert.ok(Math.abs((ne.JtJ[k] as number) - (A[k] as number)) <= 1e-10 * scaleA, `${fam.name}: JtJ[${Math.floor(k / P)}][${k % P}]`);
-      for (let k = 0; k < P; k++) assert.ok(Math.abs((ne.Jtr[k] as number) - (g[k] as number)) <= 1e-10 * scaleG, `${fam.name}: Jtr[${k}]`);
+      for (let k = 0; k < P * P; k++) assert.ok(Math.abs((ne.JtJ[k] as number) - (A[k] as number)) <= 1e-10 * scaleA, `${fam.name} (${fold}): JtJ[${Math.floor(k / P)}][${k % P}]`);
+      for (let k = 0; k < P; k++) assert.ok(Math.abs((ne.Jtr[k] as number) - (g[k] as number)) <= 1e-10 * scaleG, `${fam.name} (${fold}): Jtr[${k}]`);
       const half = 0.5 * r.reduce((t, v) => t + v * v, 0);
       assert.ok(Math.abs(ne.halfSquaredResidual - half) <= 1e-12 * half);
     }),
     { numRuns: 60, seed: 46 },
   );
+});
+
+test('LM takes the same iterates with the WebAssembly and the JavaScript fold (prompt mixtures, softmax MoE)', () => {
+  const n = 300;
+  const problems: Array<() => { tag: string; fam: RegressionFamily; s: Samples; theta0: Float64Array }> = (
+    [
+      ['vpt', { kind: 'vpt', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7 }],
+      ['kv', { kind: 'kv', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 2, seed: 8 }],
+      ['vapt', { kind: 'vapt', tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, kernel: 1, rank: 4, seed: 9 }],
+    ] as const
+  ).map(([tag, cfg], j) => () => {
+    const fam = promptMixture(cfg);
+    const rng = makeRng(20 + j);
+    const truthTheta = fam.fromMeasure(randomTruth(fam, rng));
+    const s = sampleResponses(fam, truthTheta, fam.sampleInputs(n, rng), 0.1, rng);
+    return { tag, fam, s, theta0: Float64Array.from(truthTheta, (v) => v + 0.2 * rng.normal()) };
+  });
+  problems.push(() => {
+    // The 9-parameter MoE above, at its truth plus noise (a well-posed fit: an over-parameterised
+    // one that never converges amplifies any rounding difference, whichever fold makes it).
+    const rng = makeRng(30);
+    const s = sampleResponses(moe, truthTheta, sampleInputs({ kind: 'gaussian', dim: 2 }, n, rng), 0.1, rng);
+    return { tag: 'softmax-moe', fam: moe, s, theta0: Float64Array.from(truthTheta, (v) => v + 0.3 * rng.normal()) };
+  });
+  for (const make of problems) {
+    const { tag: name, fam, s, theta0 } = make();
+    // blockRows 29: odd blocks on the plain path (the kernel's odd tail on every block).
+    for (const [blockRows, maxIterations] of [[64, 1], [29, 3], [64, 40]] as const) {
+      const tag = `${name} blockRows=${blockRows} maxIterations=${maxIterations}`;
+      const a = leastSquares({ maxIterations, blockRows, fold: 'wasm' }).fitFrom(fam, s, theta0);
+      const b = leastSquares({ maxIterations, blockRows, fold: 'js' }).fitFrom(fam, s, theta0);
+      assert.equal(a.fold, 'wasm', tag);
+      assert.equal(b.fold, 'js', tag);
+      assert.ok(a.iterations >= Math.min(3, maxIterations), `${tag}: ${a.iterations} iterations`);
+      assert.equal(a.iterations, b.iterations, tag);
+      assert.equal(a.stopReason, b.stopReason, tag);
+      assert.equal(a.jacobianEvaluations, b.jacobianEvaluations, tag);
+      assert.ok(Math.abs(a.objective - b.objective) <= 1e-10 * b.objective, `${tag}: objective ${a.objective} vs ${b.objective}`);
+      const scale = Math.max(...Array.from(b.theta, Math.abs));
+      a.theta.forEach((v, k) => assert.ok(Math.abs(v - (b.theta[k] as number)) <= 1e-10 * scale, `${tag}: theta[${k}] ${v} vs ${b.theta[k]}`));
+    }
+  }
 });
