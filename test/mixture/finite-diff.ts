@@ -36,3 +36,14 @@ export const TOL = 1e-6;
 export function vec(n: number, lim = 2): fc.Arbitrary<Float64Array> {
   return fc.array(fc.double({ min: -lim, max: lim, noNaN: true }), { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));
 }
+
+/** max |a - b| over entries, relative to max(1e-300, max |b|) (one scale for the whole array). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 1e-300;
+  for (let k = 0; k < b.length; k++) {
+    worst = Math.max(worst, Math.abs((a[k] as number) - (b[k] as number)));
+    scale = Math.max(scale, Math.abs(b[k] as number));
+  }
+  return worst / scale;
+}

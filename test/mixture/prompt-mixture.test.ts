@@ -6,6 +6,7 @@ import { moeView } from '../../src/attention/head.js';
 import { promptedView } from '../../src/prompts/head-prompt.js';
 import { InputError } from '../../src/util/errors.js';
 import { makeRng } from '../../src/util/rng.js';
+import { relErr } from './finite-diff.js';
 
 const configArb: fc.Arbitrary<PromptMixtureConfig> = fc
   .record({
@@ -162,17 +163,6 @@ test('invalid configs throw InputError naming the field', () => {
   assert.throws(() => fam.predict(new Float64Array(3), new Float64Array(48), new Float64Array(2)), (e: unknown) => e instanceof InputError && e.field === 'theta');
   assert.throws(() => fam.predict(new Float64Array(fam.nParams), new Float64Array(47), new Float64Array(2)), (e: unknown) => e instanceof InputError && e.field === 'x');
 });
-
-/** max |a - b| over entries, relative to max(1e-300, max |b|). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  let scale = 1e-300;
-  for (let k = 0; k < b.length; k++) {
-    worst = Math.max(worst, Math.abs((a[k] as number) - (b[k] as number)));
-    scale = Math.max(scale, Math.abs(b[k] as number));
-  }
-  return worst / scale;
-}
 
 /** Prepared predictRows / jacobianRows against predict / jacobian on every sample of X (n samples). */
 function checkPrepared(cfg: PromptMixtureConfig, seed: number, n: number): void {

@@ -9,6 +9,7 @@ import { leastSquares } from '../../src/estimate/least-squares.js';
 import { promptMixtureFamilies } from '../../src/study/kinds/prompt-mixture.js';
 import { InputError } from '../../src/util/errors.js';
 import { makeRng, type Rng } from '../../src/util/rng.js';
+import { relErr } from '../mixture/finite-diff.js';
 
 const randn = (rng: Rng, k: number, sd = 1): Float64Array => Float64Array.from({ length: k }, () => sd * rng.normal());
 
@@ -51,16 +52,6 @@ function build(c: Case): { fam: RegressionFamily; cfg: GaussianPromptConfig; rng
   };
   const g = gaussianPromptFamily(cfg);
   return { fam: c.floor > 0 ? withWeightFloor(g, c.floor) : g, cfg, rng };
-}
-
-function relErr(a: Float64Array, b: Float64Array): number {
-  let worst = 0;
-  let scale = 1e-300;
-  for (let k = 0; k < b.length; k++) {
-    worst = Math.max(worst, Math.abs((a[k] as number) - (b[k] as number)));
-    scale = Math.max(scale, Math.abs(b[k] as number));
-  }
-  return worst / scale;
 }
 
 /** Prepared predictRows / jacobianRows against predict / jacobian on n random token matrices. */

@@ -24,6 +24,7 @@
  */
 import { InputError } from '../../util/errors.js';
 import type { PreparedFamily, Samples } from '../../mixture/family.js';
+import { softmaxInPlace } from '../../mixture/gates/softmax.js';
 
 /** What the prepared path needs of a Gaussian-gated prompt mixture. */
 export interface GaussianPromptShape {
@@ -218,17 +219,8 @@ class PreparedGaussianPrompt implements PreparedFamily {
         E[j * d + c] = s;
       }
     }
-    // softmax in place (as softmaxInPlace), then f = sum_j g_j e_j
-    let mx = -Infinity;
-    for (let j = 0; j < L; j++) mx = Math.max(mx, gt[j] as number);
-    let zs = 0;
-    for (let j = 0; j < L; j++) {
-      const e = Math.exp((gt[j] as number) - mx);
-      gt[j] = e;
-      zs += e;
-    }
-    const iz = 1 / zs;
-    for (let j = 0; j < L; j++) gt[j] = (gt[j] as number) * iz;
+    // gates, then f = sum_j g_j e_j
+    softmaxInPlace(gt, L);
     for (let c = 0; c < d; c++) {
       let s = 0;
       for (let j = 0; j < L; j++) s += (gt[j] as number) * (E[j * d + c] as number);
