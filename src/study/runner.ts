@@ -25,6 +25,7 @@ import { acquireLock } from '../util/lock.js';
 import { checkCellTime, checkLimits, DEFAULT_MAX_MEMORY } from './limits.js';
 import { checkClaimRegimes, checkVariants, runCell, variantTruth, variantTruthsByN, type Cell, type ResultLine } from './cell.js';
 import { measureToJson } from '../mixture/measure.js';
+import { resolveFold, type FoldKind } from '../linalg/gram-fold.js';
 import type { AtomHealthOptions } from '../loss/atoms.js';
 import { hashOf, healthOf, parseStudy, planStudy, type StudyConfig, type StudyPlan } from './schema.js';
 import { loadPlugins, pluginUrls } from './plugins.js';
@@ -206,6 +207,8 @@ interface Session {
   host: string;
   cpu: string;
   versions: Record<string, string>;
+  /** The J^T J fold least-squares fits ran with ('wasm' SIMD kernel or 'js'; $PROMPT_EXPERTS_FOLD). */
+  fold: FoldKind;
   /** total: cells of the grid (this shard's); skipped: already in the results; todo: this session's after --variant / --max-n / --limit; ran, failed: of those. */
   cells: { total: number; skipped: number; todo: number; ran: number; failed: number };
   seconds: number | null;
@@ -373,6 +376,7 @@ async function runLocked(study: StudyConfig, plan: StudyPlan, opts: RunOptions, 
     host: hostname(),
     cpu: `${cpus()[0]?.model ?? 'unknown'} x ${availableParallelism()}`,
     versions: versions(),
+    fold: resolveFold(),
     cells: { total: mine.length, skipped, todo: todo.length, ran: 0, failed: 0 },
     seconds: null,
   };

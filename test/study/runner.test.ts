@@ -8,6 +8,7 @@ import { parseStudy, planStudy, expandGrid, type StudyConfig } from '../../src/s
 import { gridCells, shardCells, runStudy, readResults, parseShard, cellKey } from '../../src/study/runner.js';
 import { mergeStudy, dedupLines } from '../../src/study/merge.js';
 import type { ResultLine } from '../../src/study/cell.js';
+import { resolveFold } from '../../src/linalg/gram-fold.js';
 
 const tiny = (): StudyConfig =>
   parseStudy({
@@ -99,9 +100,10 @@ test('a killed run resumes: no cell twice, same lines as one uninterrupted run',
   const b = dir();
   await runStudy(study, b, { workers: 0, quiet: true });
   assert.deepEqual(sortLines(lines).map(strip), sortLines(readResults(join(b, 'results.jsonl'))).map(strip));
-  const run = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as { sessions: { end: string | null; versions: Record<string, string> }[] };
+  const run = JSON.parse(readFileSync(join(a, 'run.json'), 'utf8')) as { sessions: { end: string | null; versions: Record<string, string>; fold: string }[] };
   assert.equal(run.sessions.length, 2);
   assert.ok(run.sessions.every((s) => s.end !== null && s.versions.node === process.version));
+  assert.ok(run.sessions.every((s) => s.fold === resolveFold()), 'each session records the J^T J fold its fits ran with');
 });
 
 test('a changed variant config is refused, not mixed in', async () => {
