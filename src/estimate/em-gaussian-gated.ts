@@ -30,6 +30,7 @@
  * per sample.
  */
 import { solveSpdFlat } from '../linalg/solve.js';
+import { EmD1Kernel, wasmEmStatus } from './em-d1-kernel.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from '../mixture/family.js';
@@ -51,23 +52,33 @@ export type EmProtocol = 'as-published' | 'converged';
 /**
  * The E-step pass an iteration runs. 'general': `emPass`, loops over d (any d; the reference).
  * 'js': the d = 1 specialisation `emPassD1` where d = 1 (bit for bit the general pass), else general.
+ * 'wasm': the f64x2 WebAssembly kernel of em-d1.wat where d = 1 (equal to 'js' to rounding), else general.
  */
-export type EmPassKind = 'js' | 'general';
+export type EmPassKind = 'wasm' | 'js' | 'general';
 
 /** The environment variable that selects the pass when no option does. */
 export const EM_PASS_ENV = 'PROMPT_EXPERTS_EM';
 
-const PASS_KINDS: ReadonlyArray<EmPassKind> = ['js', 'general'];
+const PASS_KINDS: ReadonlyArray<EmPassKind> = ['wasm', 'js', 'general'];
 
-/** The pass a fit in dimension d runs: `option`, else $PROMPT_EXPERTS_EM, else the fastest available; 'general' whenever d > 1. */
+/**
+ * The pass a fit in dimension d runs: `option`, else $PROMPT_EXPERTS_EM, else 'wasm' where the
+ * kernel is built ('js' otherwise); 'general' whenever d > 1. Asking for 'wasm' where it is not
+ * built is an error.
+ */
 export function resolveEmPass(d: number, option?: EmPassKind): EmPassKind {
   const env = process.env[EM_PASS_ENV];
+  const list = PASS_KINDS.map((x) => `'${x}'`).join(' | ');
   if (option === undefined && env !== undefined && env !== '' && !PASS_KINDS.includes(env as EmPassKind)) {
-    throw new InputError(EM_PASS_ENV, `${PASS_KINDS.map((x) => `'${x}'`).join(' | ')} (or unset)`, JSON.stringify(env));
+    throw new InputError(EM_PASS_ENV, `${list} (or unset)`, JSON.stringify(env));
   }
-  if (option !== undefined && !PASS_KINDS.includes(option)) throw new InputError('pass', PASS_KINDS.map((x) => `'${x}'`).join(' | '), String(option));
+  if (option !== undefined && !PASS_KINDS.includes(option)) throw new InputError('pass', list, String(option));
   const want = option ?? (env === undefined || env === '' ? undefined : (env as EmPassKind));
   if (d !== 1 || want === 'general') return 'general';
+  if (want === 'js') return 'js';
+  const ws = wasmEmStatus();
+  if (ws.available) return 'wasm';
+  if (want === 'wasm') throw new InputError(option === undefined ? EM_PASS_ENV : 'pass', `'js' or 'general', or build the WebAssembly kernel with \`npm run build\` (${ws.reason})`, "'wasm'");
   return 'js';
 }
 
@@ -252,9 +263,11 @@ interface Work {
   Linv: Float64Array; gateConst: Float64Array; expertConst: Float64Array; invNu: Float64Array; shiftY: Float64Array;
   /** gateConst + expertConst (the d = 1 pass reads one constant per component). */
   logConst: Float64Array;
+  /** The WebAssembly pass over this fit's data (pass 'wasm' only). */
+  kernel: EmD1Kernel | null;
 }
 
-function makeWork(n: number, d: number, k: number): Work {
+function makeWork(n: number, d: number, k: number, kind: EmPassKind, s: Samples): Work {
   return {
     n, d, k,
     lw: new Float64Array(k), dx: new Float64Array(k * d), dy: new Float64Array(k),
@@ -262,6 +275,7 @@ function makeWork(n: number, d: number, k: number): Work {
     Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d), Syy: new Float64Array(k),
     Linv: new Float64Array(k * d * d), gateConst: new Float64Array(k), expertConst: new Float64Array(k), invNu: new Float64Array(k), shiftY: new Float64Array(k),
     logConst: new Float64Array(k),
+    kernel: kind === 'wasm' ? new EmD1Kernel(s.X, s.Y, n, k) : null,
   };
 }
 
@@ -532,6 +546,10 @@ function maxChange(a: GaussianGatedParams, b: GaussianGatedParams): number {
 interface RunOut { params: GaussianGatedParams; ll: number; iterations: number; converged: boolean; lastChange: number; floorHits: number; empty: number; trace?: number[] }
 
 function runPass(kind: EmPassKind, p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean): number {
+  if (kind === 'wasm' && w.kernel !== null) {
+    w.kernel.setComponents(p.c, w.shiftY, p.A, w.Linv, w.logConst, w.invNu);
+    return w.kernel.pass(withStats ? w : null);
+  }
   return kind === 'js' ? emPassD1(p, s, w, withStats) : emPass(p, s, w, withStats);
 }
 
@@ -571,7 +589,7 @@ export function emIteration(p: GaussianGatedParams, samples: Samples, varianceFl
   validateGaussianGated(p, 'params');
   validateGaussianGatedSamples(samples, p.d);
   const kind = resolveEmPass(p.d, pass);
-  const w = makeWork(samples.n, p.d, p.k);
+  const w = makeWork(samples.n, p.d, p.k, kind, samples);
   if (!prepare(p, w)) throw new InputError('params.Gamma', 'positive definite covariances', 'a covariance that is not');
   const logLikelihood = runPass(kind, p, samples, w, true);
   const next = cloneGaussianGated(p);
@@ -599,7 +617,7 @@ export function fitEmGaussianGated(family: GaussianGatedFamily, samples: Samples
   if (!(floor > 0)) throw new InputError('varianceFloor', 'a positive number', String(floor));
   if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'a positive integer', String(starts));
   const kind = resolveEmPass(d, options.pass);
-  const w = makeWork(samples.n, d, k);
+  const w = makeWork(samples.n, d, k, kind, samples);
   let best: RunOut | null = null;
   for (let st = 0; st < starts; st++) {
     const start = startFrom(options.init, samples, family, options.rng);
