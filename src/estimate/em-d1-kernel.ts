@@ -47,6 +47,9 @@ export function wasmEmStatus(): { readonly available: boolean; readonly reason: 
 
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 
+/** Bytes at the start of the kernel's memory that hold its constant table (written by its start function). */
+const CONSTANTS = 384;
+
 function instantiate(bytes: number): { kernel: KernelExports; buffer: ArrayBuffer } {
   const mod = kernelModule();
   if (mod === null) throw new Error(`the WebAssembly EM kernel is not built (${unavailable})`);
@@ -81,7 +84,7 @@ export class EmD1Kernel {
     readonly k: number,
   ) {
     const even = n + (n & 1);
-    const P = 0;
+    const P = CONSTANTS;
     const S = align16(P + 48 * k);
     const W = S + 96 * k;
     const O = W + 48 * k;
@@ -137,9 +140,9 @@ export class EmD1Kernel {
 /** The kernel's exp of each value (for tests; its domain is t <= 0). */
 export function wasmExp(values: Float64Array): Float64Array {
   const m = values.length + (values.length & 1);
-  const { kernel, buffer } = instantiate(8 * m);
-  const v = new Float64Array(buffer, 0, m);
+  const { kernel, buffer } = instantiate(CONSTANTS + 8 * m);
+  const v = new Float64Array(buffer, CONSTANTS, m);
   v.set(values);
-  kernel.exp(0, m);
+  kernel.exp(CONSTANTS, m);
   return Float64Array.from(v.subarray(0, values.length));
 }

@@ -27,44 +27,65 @@
 (module
   (import "env" "memory" (memory 1))
 
-  ;; exp of both lanes of $t (t <= 0; see above)
-  (func $vexp (param $t v128) (result v128)
-    (local $kd v128) (local $kf v128) (local $r v128) (local $p v128)
-    (local.set $t (f64x2.pmax (local.get $t) (v128.const f64x2 -746 -746)))
-    (local.set $kd (f64x2.add (f64x2.mul (local.get $t) (v128.const f64x2 1.4426950408889634 1.4426950408889634))
-      (v128.const f64x2 6755399441055744 6755399441055744)))
-    (local.set $kf (f64x2.sub (local.get $kd) (v128.const f64x2 6755399441055744 6755399441055744)))
-    (local.set $r (f64x2.sub
-      (f64x2.sub (local.get $t) (f64x2.mul (local.get $kf) (v128.const f64x2 0.6931471803691238 0.6931471803691238)))
-      (f64x2.mul (local.get $kf) (v128.const f64x2 1.9082149292705877e-10 1.9082149292705877e-10))))
-    (local.set $p (v128.const f64x2 2.08767569878681e-9 2.08767569878681e-9))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 2.505210838544172e-8 2.505210838544172e-8)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 2.755731922398589e-7 2.755731922398589e-7)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 2.7557319223985893e-6 2.7557319223985893e-6)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 2.48015873015873e-5 2.48015873015873e-5)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 0.001388888888888889 0.001388888888888889)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 0.008333333333333333 0.008333333333333333)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 0.041666666666666664 0.041666666666666664)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 0.16666666666666666 0.16666666666666666)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 0.5 0.5)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 1 1)))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (v128.const f64x2 1 1)))
-    ;; 2^(k + 60): (k + 1083) in the exponent field; the shifter's low 12 bits are k mod 4096
-    (f64x2.mul
-      (f64x2.mul (local.get $p) (i64x2.shl (i64x2.add (local.get $kd) (v128.const i64x2 1083 1083)) (i32.const 52)))
-      (v128.const f64x2 8.673617379884035e-19 8.673617379884035e-19)))
+  ;; the constant table at bytes 0 .. 368 (a v128.const costs several instructions in a loop; a load is one)
+  (func $init
+    (v128.store offset=0 (i32.const 0) (v128.const f64x2 -746 -746))  ;; NEG746
+    (v128.store offset=16 (i32.const 0) (v128.const f64x2 1.4426950408889634 1.4426950408889634))  ;; LOG2E
+    (v128.store offset=32 (i32.const 0) (v128.const f64x2 6755399441055744 6755399441055744))  ;; SHIFT
+    (v128.store offset=48 (i32.const 0) (v128.const f64x2 0.6931471803691238 0.6931471803691238))  ;; LN2HI
+    (v128.store offset=64 (i32.const 0) (v128.const f64x2 1.9082149292705877e-10 1.9082149292705877e-10))  ;; LN2LO
+    (v128.store offset=80 (i32.const 0) (v128.const f64x2 2.08767569878681e-9 2.08767569878681e-9))  ;; C12
+    (v128.store offset=96 (i32.const 0) (v128.const f64x2 2.505210838544172e-8 2.505210838544172e-8))  ;; C11
+    (v128.store offset=112 (i32.const 0) (v128.const f64x2 2.755731922398589e-7 2.755731922398589e-7))  ;; C10
+    (v128.store offset=128 (i32.const 0) (v128.const f64x2 2.7557319223985893e-6 2.7557319223985893e-6))  ;; C9
+    (v128.store offset=144 (i32.const 0) (v128.const f64x2 2.48015873015873e-5 2.48015873015873e-5))  ;; C8
+    (v128.store offset=160 (i32.const 0) (v128.const f64x2 1.984126984126984e-4 1.984126984126984e-4))  ;; C7
+    (v128.store offset=176 (i32.const 0) (v128.const f64x2 0.001388888888888889 0.001388888888888889))  ;; C6
+    (v128.store offset=192 (i32.const 0) (v128.const f64x2 0.008333333333333333 0.008333333333333333))  ;; C5
+    (v128.store offset=208 (i32.const 0) (v128.const f64x2 0.041666666666666664 0.041666666666666664))  ;; C4
+    (v128.store offset=224 (i32.const 0) (v128.const f64x2 0.16666666666666666 0.16666666666666666))  ;; C3
+    (v128.store offset=240 (i32.const 0) (v128.const f64x2 0.5 0.5))  ;; C2
+    (v128.store offset=256 (i32.const 0) (v128.const f64x2 1 1))  ;; C1
+    (v128.store offset=272 (i32.const 0) (v128.const f64x2 1 1))  ;; C0
+    (v128.store offset=288 (i32.const 0) (v128.const i64x2 1083 1083))  ;; BIAS
+    (v128.store offset=304 (i32.const 0) (v128.const f64x2 8.673617379884035e-19 8.673617379884035e-19))  ;; TWOM60
+    (v128.store offset=320 (i32.const 0) (v128.const f64x2 0.5 0.5))  ;; HALF
+    (v128.store offset=336 (i32.const 0) (v128.const i64x2 0x000fffffffffffff 0x000fffffffffffff))  ;; MANT
+    (v128.store offset=352 (i32.const 0) (v128.const i64x2 0x3ff0000000000000 0x3ff0000000000000))  ;; ONEBITS
+  )
+  (start $init)
 
-  ;; exp in place over m values at byte address $at (m even; for tests)
-  (func (export "exp") (param $at i32) (param $m i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $at) (i32.shl (local.get $m) (i32.const 3))))
+  ;; in place at $at, $at + $stride, ... < $end (byte addresses): v = exp(v - $m) in both lanes (v - m <= 0; see above)
+  (func $expShifted (param $at i32) (param $end i32) (param $stride i32) (param $m v128)
+    (local $t v128) (local $kd v128) (local $kf v128) (local $r v128) (local $r2 v128) (local $r4 v128) (local $p v128)
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-        (v128.store (local.get $at) (call $vexp (v128.load (local.get $at))))
-        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (local.set $t (f64x2.pmax (f64x2.sub (v128.load (local.get $at)) (local.get $m)) (v128.load (i32.const 0))))
+        (local.set $kd (f64x2.add (f64x2.mul (local.get $t) (v128.load offset=16 (i32.const 0)))
+          (v128.load offset=32 (i32.const 0))))
+        (local.set $kf (f64x2.sub (local.get $kd) (v128.load offset=32 (i32.const 0))))
+        (local.set $r (f64x2.sub
+          (f64x2.sub (local.get $t) (f64x2.mul (local.get $kf) (v128.load offset=48 (i32.const 0))))
+          (f64x2.mul (local.get $kf) (v128.load offset=64 (i32.const 0)))))
+        ;; exp(r) = sum_{i <= 12} r^i / i! by Estrin's scheme (a short dependency chain): with q_i = c_2i + c_2i+1 r,
+        ;; p = (q_0 + r^2 q_1) + r^4 (q_2 + r^2 q_3) + r^8 ((q_4 + r^2 q_5) + r^4 c_12)
+        (local.set $r2 (f64x2.mul (local.get $r) (local.get $r)))
+        (local.set $r4 (f64x2.mul (local.get $r2) (local.get $r2)))
+        (local.set $p (f64x2.add (f64x2.add (f64x2.add (v128.load offset=272 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=256 (i32.const 0)))) (f64x2.mul (local.get $r2) (f64x2.add (v128.load offset=240 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=224 (i32.const 0))))))
+          (f64x2.mul (local.get $r4) (f64x2.add (f64x2.add (v128.load offset=208 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=192 (i32.const 0)))) (f64x2.mul (local.get $r2) (f64x2.add (v128.load offset=176 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=160 (i32.const 0)))))))))
+        (local.set $p (f64x2.add (local.get $p) (f64x2.mul (f64x2.mul (local.get $r4) (local.get $r4))
+          (f64x2.add (f64x2.add (f64x2.add (v128.load offset=144 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=128 (i32.const 0)))) (f64x2.mul (local.get $r2) (f64x2.add (v128.load offset=112 (i32.const 0)) (f64x2.mul (local.get $r) (v128.load offset=96 (i32.const 0)))))) (f64x2.mul (local.get $r4) (v128.load offset=80 (i32.const 0)))))))
+        ;; 2^(k + 60): (k + 1083) in the exponent field; the shifter's low 12 bits are k mod 4096
+        (v128.store (local.get $at) (f64x2.mul
+          (f64x2.mul (local.get $p) (i64x2.shl (i64x2.add (local.get $kd) (v128.load offset=288 (i32.const 0))) (i32.const 52)))
+          (v128.load offset=304 (i32.const 0))))
+        (local.set $at (i32.add (local.get $at) (local.get $stride)))
         (br $next))))
+
+  ;; exp in place over m values at byte address $at (m even; for tests)
+  (func (export "exp") (param $at i32) (param $m i32)
+    (call $expShifted (local.get $at) (i32.add (local.get $at) (i32.shl (local.get $m) (i32.const 3))) (i32.const 16) (v128.const f64x2 0 0)))
 
   ;; the pass: records P, sums S, scratch W (k components), data X at $x and Y at $y (n values), out O
   (func (export "pass") (param $P i32) (param $S i32) (param $W i32) (param $k i32) (param $x i32) (param $y i32)
@@ -108,7 +129,7 @@
             (local.set $e (f64x2.sub (local.get $h) (f64x2.mul (v128.load64_splat offset=16 (local.get $pj)) (local.get $u))))
             (local.set $z (f64x2.mul (v128.load64_splat offset=24 (local.get $pj)) (local.get $u)))
             (local.set $v (f64x2.sub (v128.load64_splat offset=32 (local.get $pj))
-              (f64x2.mul (v128.const f64x2 0.5 0.5)
+              (f64x2.mul (v128.load offset=320 (i32.const 0))
                 (f64x2.add (f64x2.mul (local.get $z) (local.get $z))
                   (f64x2.mul (f64x2.mul (local.get $e) (local.get $e)) (v128.load64_splat offset=40 (local.get $pj)))))))
             (v128.store (local.get $wj) (local.get $v))
@@ -119,22 +140,21 @@
             (local.set $wj (i32.add (local.get $wj) (i32.const 48)))
             (br $j1)))
         ;; weights w_j = exp(lw_j - m) and their total
+        (call $expShifted (local.get $W) (local.get $wEnd) (i32.const 48) (local.get $mx))
         (local.set $tot (v128.const f64x2 0 0))
         (local.set $wj (local.get $W))
         (block $j2Done
           (loop $j2
             (br_if $j2Done (i32.ge_u (local.get $wj) (local.get $wEnd)))
-            (local.set $v (call $vexp (f64x2.sub (v128.load (local.get $wj)) (local.get $mx))))
-            (v128.store (local.get $wj) (local.get $v))
-            (local.set $tot (f64x2.add (local.get $tot) (local.get $v)))
+            (local.set $tot (f64x2.add (local.get $tot) (v128.load (local.get $wj))))
             (local.set $wj (i32.add (local.get $wj) (i32.const 48)))
             (br $j2)))
         ;; log-likelihood parts: sum m, and the product of the tot kept in [1, 2) with its exponents counted
         (local.set $sumM (f64x2.add (local.get $sumM) (v128.and (local.get $mx) (local.get $mask))))
         (local.set $prod (f64x2.mul (local.get $prod) (v128.bitselect (local.get $tot) (v128.const f64x2 1 1) (local.get $mask))))
         (local.set $ex (i64x2.add (local.get $ex) (i64x2.shr_u (local.get $prod) (i32.const 52))))
-        (local.set $prod (v128.or (v128.and (local.get $prod) (v128.const i64x2 0x000fffffffffffff 0x000fffffffffffff))
-          (v128.const i64x2 0x3ff0000000000000 0x3ff0000000000000)))
+        (local.set $prod (v128.or (v128.and (local.get $prod) (v128.load offset=336 (i32.const 0)))
+          (v128.load offset=352 (i32.const 0))))
         (if (local.get $stats)
           (then
             (local.set $inv (v128.and (f64x2.div (v128.const f64x2 1 1) (local.get $tot)) (local.get $mask)))
