@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { wasmEmStatus, wasmExp } from '../../src/estimate/em-d1-kernel.js';
+import { EmD1Kernel, wasmEmStatus, wasmExp } from '../../src/estimate/em-d1-kernel.js';
 import { emIteration, fitEmGaussianGated, perturbedStart } from '../../src/estimate/em-gaussian-gated.js';
 import { type GaussianGatedParams, gaussianGated, sampleGaussianGated } from '../../src/mixture/gaussian-gated.js';
 import type { Samples } from '../../src/mixture/family.js';
@@ -108,4 +108,32 @@ test('whole EM fits with the wasm pass follow the JS iterates (k = 4 fitted to a
   for (let i = 0; i < ta.length; i++) assert.ok(Math.abs((ta[i] as number) - (tb[i] as number)) <= 1e-11 * Math.abs(ta[i] as number), `iteration ${i}: ${ta[i]} vs ${tb[i]}`);
   // each iteration adds at most the 1e-12 of one step (previous test); 30 of them stay under 1e-10
   assert.ok(iterateDiff(a.params, b.params) <= 1e-10, `final iterates differ by ${iterateDiff(a.params, b.params)}`);
+});
+
+test('kernels sharing the per-thread memory: a kernel whose data another overwrote copies it back', () => {
+  const p1 = randomD1Problem(3, 901, 41);
+  const p2 = randomD1Problem(3, 600, 42);
+  const comps = (p: GaussianGatedParams) => {
+    const k = p.k;
+    const Linv = Float64Array.from(p.Gamma, (g) => 1 / Math.sqrt(g));
+    const invNu = Float64Array.from(p.nu, (v) => 1 / v);
+    const logConst = Float64Array.from({ length: k }, (_, j) => Math.log(p.pi[j] as number) - 0.5 * Math.log(p.Gamma[j] as number) - Math.log(2 * Math.PI) - 0.5 * Math.log(p.nu[j] as number));
+    return [p.c, p.b, p.A, Linv, logConst, invNu] as const;
+  };
+  const sums = () => ({ S0: new Float64Array(3), Sx: new Float64Array(3), Sy: new Float64Array(3), Sxx: new Float64Array(3), Sxy: new Float64Array(3), Syy: new Float64Array(3) });
+  const a = new EmD1Kernel(p1.s.X, p1.s.Y, p1.s.n, 3);
+  a.setComponents(...comps(p1.start));
+  const sa = sums();
+  const la = a.pass(sa);
+  const b = new EmD1Kernel(p2.s.X, p2.s.Y, p2.s.n, 3);
+  b.setComponents(...comps(p2.start));
+  const lb = b.pass(sums());
+  wasmExp(Float64Array.of(-1, -2, -3));
+  assert.throws(() => a.pass(null), /setComponents first/);
+  a.setComponents(...comps(p1.start));
+  const sa2 = sums();
+  assert.equal(a.pass(sa2), la);
+  assert.deepEqual(sa2, sa);
+  b.setComponents(...comps(p2.start));
+  assert.equal(b.pass(sums()), lb);
 });
