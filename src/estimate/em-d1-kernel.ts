@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 
 interface KernelExports {
   pass(P: number, S: number, W: number, k: number, x: number, y: number, n: number, stats: number, O: number): void;
-  exp(at: number, m: number): void;
+  exp(at: number, sh: number, m: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's lib settings carry no WebAssembly types). */
@@ -86,7 +86,7 @@ export interface EmD1Sums {
 
 /**
  * The kernel over one data set (d = 1, n samples) and k components. Memory: component records
- * (6 f64 each), lane-pair sums (6 f64x2 each), scratch (3 f64x2 each), the 3 f64x2 of the
+ * (6 f64 each), lane-pair sums (6 f64x2 each), block scratch ((k + 2) x 32 f64x2), the 3 f64x2 of the
  * log-likelihood parts, then X and Y padded with zeros to an even length. It never grows.
  */
 export class EmD1Kernel {
@@ -110,7 +110,8 @@ export class EmD1Kernel {
     const P = CONSTANTS;
     const S = align16(P + 48 * k);
     const W = S + 96 * k;
-    const O = W + 48 * k;
+    // k rows of lw_j / w_j, then m, then 1 / tot: 32 pairs each (the kernel's block)
+    const O = W + 512 * (k + 2);
     const x = O + 48;
     const y = x + 8 * even;
     this.slot = slotFor(y + 8 * even);
@@ -183,11 +184,12 @@ export class EmD1Kernel {
 /** The kernel's exp of each value (for tests; its domain is t <= 0). */
 export function wasmExp(values: Float64Array): Float64Array {
   const m = values.length + (values.length & 1);
-  const slot = slotFor(CONSTANTS + 8 * m);
+  const slot = slotFor(CONSTANTS + 16 * m);
   slot.owner = null;
   const { kernel, buffer } = slot;
   const v = new Float64Array(buffer, CONSTANTS, m);
   v.set(values);
-  kernel.exp(CONSTANTS, m);
+  new Float64Array(buffer, CONSTANTS + 8 * m, m).fill(0);
+  kernel.exp(CONSTANTS, CONSTANTS + 8 * m, m);
   return Float64Array.from(v.subarray(0, values.length));
 }
