@@ -430,7 +430,7 @@ function main(): void {
     const kEm = 5;
     const pass = resolveEmPass(1);
     console.log(`\n## EM iteration, Gaussian-gated mixture: published type-I data (d = 1, k* = 3), k = ${kEm} components, start = truth perturbed by 0.3`);
-    console.log(`TS: \`emIteration\` (E and M step from the parameters, with its per-call setup: the wasm pass copies X and Y into the kernel's memory) with pass ${pass} (PROMPT_EXPERTS_EM or default), with the JS d = 1 pass and with the general-d JS pass (the code before the d = 1 passes), mean of 5 calls per round; numpy: median of 7 iterations per round`);
+    console.log(`TS: \`emIteration\` (E and M step from the parameters, with its per-call setup: the wasm pass copies X and Y into the kernel's memory) with pass ${pass} (PROMPT_EXPERTS_EM or default), with the JS d = 1 pass and with the general-d JS pass (the code before the d = 1 passes), mean of 5 calls per round; numpy: median of 7 iterations per round; [min, max] over the rounds, and of the per-round ratios`);
     console.log(`| n | TS s per iteration (${pass}) | TS (js) | TS (general) | numpy s per iteration | speed-up vs numpy (${pass}) | (js) | (general) | max rel. diff of the next iterate (${pass} vs numpy) |`);
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const n of PROMPT_NS) {
@@ -475,7 +475,10 @@ function main(): void {
         for (let t = 0; t < a.length; t++) diff = Math.max(diff, Math.abs((a[t] as number) - (b[t] ?? NaN)) / scale);
       }
       const ratio = (t: number[]): string => `${(median(py) / median(t)).toFixed(2)}x`;
-      console.log(`| ${n} | ${fmt(median(ts))} | ${fmt(median(tj))} | ${fmt(median(tg))} | ${fmt(median(py))} | ${ratio(ts)} | ${ratio(tj)} | ${ratio(tg)} | ${diff.toExponential(1)} |`);
+      const spread = (t: number[]): string => `${fmt(median(t))} [${fmt(Math.min(...t))}, ${fmt(Math.max(...t))}]`;
+      // per-round ratios numpy / TS (same round), their smallest and largest
+      const perRound = ts.map((t, r) => (py[r] as number) / t);
+      console.log(`| ${n} | ${spread(ts)} | ${fmt(median(tj))} | ${fmt(median(tg))} | ${spread(py)} | ${ratio(ts)} [${Math.min(...perRound).toFixed(1)}, ${Math.max(...perRound).toFixed(1)}] | ${ratio(tj)} | ${ratio(tg)} | ${diff.toExponential(1)} |`);
     }
   }
   console.log(`\ntotal benchmark time ${((performance.now() - started) / 1000).toFixed(1)} s`);
