@@ -27,7 +27,9 @@
  * Each iteration is one fused pass over the data (`emPass`: responsibilities, shifted weighted
  * sufficient statistics and the log-likelihood together; no n x k responsibility array) and a
  * closed-form M step. Hot loops run on Float64Arrays allocated once per fit; nothing is allocated
- * per sample.
+ * per sample. At d = 1 the pass has two faster forms with the same contract (`EmPassKind`): a JS
+ * specialisation that is bit for bit the general pass, and an f64x2 WebAssembly kernel
+ * (em-d1.wat, the default where built) that agrees with it to rounding.
  */
 import { solveSpdFlat } from '../linalg/solve.js';
 import { EmD1Kernel, wasmEmStatus } from './em-d1-kernel.js';
