@@ -16,8 +16,9 @@
  *         the study shapes (vpt 15, kv 27, vapt 15 parameters; the 40-parameter VAPT)
  *   em    one EM iteration of a Gaussian-gated mixture (the published type-I data, d = 1, k* = 3,
  *         fitted with k = 5), against the vectorised numpy iteration of bench/numpy_em_ref.py
- * Flags: --quick (n <= 1e4, 3 rounds); env BENCH_NS, BENCH_PROMPT_NS, BENCH_ROUNDS, PYTHON, and
- * PROMPT_EXPERTS_FOLD ('wasm' | 'js') for the fold of every fit outside the fold section.
+ * Flags: --quick (n <= 1e4, 3 rounds); --only SECTION[,SECTION] (moe, prompt, vapt40, fold, em); env BENCH_NS, BENCH_PROMPT_NS, BENCH_ROUNDS, PYTHON, and
+ * PROMPT_EXPERTS_FOLD ('wasm' | 'js') for the fold of every fit outside the fold section,
+ * PROMPT_EXPERTS_EM ('wasm' | 'js' | 'general') for the EM row's main pass.
  * Times are medians of ROUNDS (5; 3 with --quick) interleaved rounds, each side single-threaded.
  * Flops per fit = the LM's own arithmetic (J^T J, J^T r, solves; counted exactly) + the model's
  * Jacobian evaluations (the family's flopsPerJacobian estimate x n per pass); f-only passes are
@@ -35,10 +36,16 @@ import { promptMixture, randomTruth, type PromptMixtureFamily } from '../src/mix
 import { sampleResponses, simulate } from '../src/mixture/sample.js';
 import type { RegressionFamily, Samples } from '../src/mixture/family.js';
 import { makeRng } from '../src/util/rng.js';
-import { emIteration, perturbedStart } from '../src/estimate/em-gaussian-gated.js';
+import { emIteration, perturbedStart, resolveEmPass, type EmPassKind } from '../src/estimate/em-gaussian-gated.js';
 import { PUBLISHED_TYPE_I, sampleGaussianGated } from '../src/mixture/gaussian-gated.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `--only moe,prompt,vapt40,fold,em`: run only the named sections (default all). */
+const ONLY_AT = process.argv.indexOf('--only');
+const ONLY = ONLY_AT >= 0 ? new Set((process.argv[ONLY_AT + 1] ?? '').split(',')) : null;
+const SECTIONS = ['moe', 'prompt', 'vapt40', 'fold', 'em'];
+if (ONLY !== null) for (const x of ONLY) if (!SECTIONS.includes(x)) throw new Error(`--only: unknown section ${JSON.stringify(x)} (sections: ${SECTIONS.join(', ')})`);
+const want = (section: string): boolean => ONLY === null || ONLY.has(section);
 const NS = (process.env.BENCH_NS ?? (QUICK ? '1000,10000' : '1000,10000,100000')).split(',').map(Number);
 /** Sample sizes of the prompt-mixture rows (the targets are stated at 1e4 and 1e5). */
 const PROMPT_NS = (process.env.BENCH_PROMPT_NS ?? (QUICK ? '10000' : '10000,100000')).split(',').map(Number);
@@ -239,137 +246,148 @@ function main(): void {
   const started = performance.now();
   console.log(`# prompt-experts fit-speed benchmark${QUICK ? ' (--quick)' : ''}`);
   console.log(`date ${new Date().toISOString()}; node ${process.version}; ${cpus()[0]?.model ?? 'unknown cpu'} x ${cpus().length}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${ROUNDS} interleaved rounds, medians; Python single-threaded (OMP/OPENBLAS/MKL_NUM_THREADS=1)`);
-  const peak = measurePeak();
+  // The peak is the yardstick of the moe and vapt40 rows only.
+  const needPeak = want('moe') || want('vapt40');
+  const peak = needPeak ? measurePeak() : { dot: 0, blocked: 0, matmul: 0 };
   // The SIMD fold on a 40-column block counts as a kernel of this process too (f64x2 WebAssembly).
   const ws = wasmFoldStatus();
-  const simd = ws.available ? foldRates(40, 3).wasm : 0;
+  const simd = ws.available && needPeak ? foldRates(40, 3).wasm : 0;
   const peakRate = Math.max(peak.dot, peak.blocked, peak.matmul, simd);
-  console.log(
-    `measured float64 peak (one core): JS dot ${fmt(peak.dot / 1e9)} GFLOP/s, JS 2x2-blocked dot ${fmt(peak.blocked / 1e9)} GFLOP/s, JS matmul ${fmt(peak.matmul / 1e9)} GFLOP/s, wasm f64x2 fold (P = 40) ${ws.available ? fmt(simd / 1e9) : 'n/a'} GFLOP/s; peak used: ${fmt(peakRate / 1e9)} GFLOP/s`,
-  );
+  if (needPeak) {
+    console.log(
+      `measured float64 peak (one core): JS dot ${fmt(peak.dot / 1e9)} GFLOP/s, JS 2x2-blocked dot ${fmt(peak.blocked / 1e9)} GFLOP/s, JS matmul ${fmt(peak.matmul / 1e9)} GFLOP/s, wasm f64x2 fold (P = 40) ${ws.available ? fmt(simd / 1e9) : 'n/a'} GFLOP/s; peak used: ${fmt(peakRate / 1e9)} GFLOP/s`,
+    );
+  }
   console.log(`J^T J fold of the fits below (PROMPT_EXPERTS_FOLD or default): ${resolveFold()}${ws.available ? '' : ` (WebAssembly kernel unavailable: ${ws.reason})`}`);
   let versions = '';
 
   // --- softmax MoE against scipy ---
-  const L = 4;
-  const d = 4;
-  const hidden = 1;
-  const moe = softmaxMoe({ atoms: L, inputDim: d, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden }, anchor: 'last' });
-  const truthTheta = moe.sampleTheta(makeRng(11));
-  const truth = moe.toMeasure(truthTheta);
-  console.log(`\n## ${moe.name}: ${moe.nParams} parameters; sigma = 0.1; x ~ N(0, I); start = truth + 0.2 N(0, I); ftol = xtol = gtol = ${TOL}`);
-  console.log('| n | TS LM s | TS iters (J / f evals) | scipy lm s | scipy nfev / njev | speed-up vs scipy | TS objective | rel. diff vs scipy | GFLOP/s | fraction of measured peak |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  {
-    // Warm the JIT once on a small problem.
-    const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: d }, n: 2000, sigma: 0.1, rng: makeRng(1) });
-    timeFit(moe, s, truthTheta);
-  }
-  for (const n of NS) {
-    const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: d }, n, sigma: 0.1, rng: makeRng(n) });
-    const rng = makeRng(n + 1);
-    const theta0 = Float64Array.from(truthTheta, (v) => v + 0.2 * rng.normal());
-    const dir = writeProblem(s, theta0, { d, atoms: L, hidden, reps: 1 });
-    const ts: number[] = [];
-    const py: number[] = [];
-    let run: LmRun | undefined;
-    let ref: ScipyResult | string = 'not run';
-    try {
-      for (let r = 0; r < ROUNDS; r++) {
-        const t = timeFit(moe, s, theta0);
-        ts.push(t.seconds);
-        run = t.run;
-        ref = runPython<ScipyResult>('scipy_ref.py', dir);
-        if (typeof ref !== 'string') py.push(ref.seconds);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  if (want('moe')) {
+    const L = 4;
+    const d = 4;
+    const hidden = 1;
+    const moe = softmaxMoe({ atoms: L, inputDim: d, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden }, anchor: 'last' });
+    const truthTheta = moe.sampleTheta(makeRng(11));
+    const truth = moe.toMeasure(truthTheta);
+    console.log(`\n## ${moe.name}: ${moe.nParams} parameters; sigma = 0.1; x ~ N(0, I); start = truth + 0.2 N(0, I); ftol = xtol = gtol = ${TOL}`);
+    console.log('| n | TS LM s | TS iters (J / f evals) | scipy lm s | scipy nfev / njev | speed-up vs scipy | TS objective | rel. diff vs scipy | GFLOP/s | fraction of measured peak |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    {
+      // Warm the JIT once on a small problem.
+      const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: d }, n: 2000, sigma: 0.1, rng: makeRng(1) });
+      timeFit(moe, s, truthTheta);
     }
-    const b = run as LmRun;
-    const seconds = median(ts);
-    const flops = fitFlops(moe, n, b);
-    const cells =
-      typeof ref === 'string'
-        ? ['n/a', 'n/a', 'n/a', 'n/a']
-        : [fmt(median(py)), `${ref.nfev} / ${ref.njev}`, `${(median(py) / seconds).toFixed(2)}x`, (Math.abs(b.objective - ref.objective) / ref.objective).toExponential(1)];
-    if (typeof ref !== 'string') versions = `numpy ${ref.numpy}, scipy ${ref.scipy}`;
-    else console.log(`# ${ref}`);
-    console.log(
-      `| ${n} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${b.objective.toExponential(6)} | ${cells[3]} | ${fmt(flops / seconds / 1e9)} | ${(flops / seconds / peakRate).toFixed(2)} |`,
-    );
-  }
-  if (versions) console.log(`reference: ${versions} (scipy.optimize.least_squares, method='lm', analytic Jacobian)`);
-
-  // --- prompt mixtures (study shape) against scipy ---
-  console.log(`\n## prompt mixtures at the vpt-vs-vapt study's shape (N = d = dk = dv = 4, L = 3; vapt kernel 1, r = 4); sigma = 0.1; start = truth + 0.05 N(0, I); same tolerances`);
-  console.log('| model | n | P | TS LM s | TS iters (J / f evals) | TS s per J pass | scipy lm s | scipy nfev / njev | scipy s per fun+jac | speed-up (fit) | speed-up (per pass) | rel. diff of objectives |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const kind of ['vpt', 'vapt'] as const) {
-    const fam = promptMixture({ kind, tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7, ...(kind === 'vapt' ? { kernel: 1, rank: 4 } : {}) });
-    const { meta, extra } = promptProblem(fam);
-    const tTheta = fam.fromMeasure(randomTruth(fam, makeRng(3)));
-    for (const n of PROMPT_NS) {
-      const rng = makeRng(200 + n);
-      const s = sampleResponses(fam, tTheta, fam.sampleInputs(n, rng), 0.1, rng);
-      const theta0 = Float64Array.from(tTheta, (v) => v + 0.05 * rng.normal());
-      const dir = writeProblem(s, theta0, meta, extra);
+    for (const n of NS) {
+      const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: d }, n, sigma: 0.1, rng: makeRng(n) });
+      const rng = makeRng(n + 1);
+      const theta0 = Float64Array.from(truthTheta, (v) => v + 0.2 * rng.normal());
+      const dir = writeProblem(s, theta0, { d, atoms: L, hidden, reps: 1 });
       const ts: number[] = [];
       const py: number[] = [];
-      const pyPer: number[] = [];
       let run: LmRun | undefined;
       let ref: ScipyResult | string = 'not run';
       try {
         for (let r = 0; r < ROUNDS; r++) {
-          const t = timeFit(fam, s, theta0);
+          const t = timeFit(moe, s, theta0);
           ts.push(t.seconds);
           run = t.run;
-          ref = runPython<ScipyResult>('scipy_prompt_ref.py', dir);
-          if (typeof ref !== 'string') {
-            py.push(ref.seconds);
-            pyPer.push(ref.perJacobian ?? NaN);
-          }
+          ref = runPython<ScipyResult>('scipy_ref.py', dir);
+          if (typeof ref !== 'string') py.push(ref.seconds);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
       const b = run as LmRun;
       const seconds = median(ts);
-      // Seconds per Jacobian pass: the fit time over its passes (f-only passes counted as one pass each, an upper bound).
-      const perPass = seconds / (b.jacobianEvaluations + b.functionEvaluations);
-      if (typeof ref === 'string') console.log(`# ${ref}`);
+      const flops = fitFlops(moe, n, b);
       const cells =
         typeof ref === 'string'
-          ? ['n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']
-          : [fmt(median(py)), `${ref.nfev} / ${ref.njev}`, fmt(median(pyPer)), `${(median(py) / seconds).toFixed(2)}x`, `${(median(pyPer) / perPass).toFixed(2)}x`, (Math.abs(b.objective - ref.objective) / ref.objective).toExponential(1)];
-      console.log(`| ${kind} | ${n} | ${fam.nParams} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${fmt(perPass)} | ${cells.join(' | ')} |`);
+          ? ['n/a', 'n/a', 'n/a', 'n/a']
+          : [fmt(median(py)), `${ref.nfev} / ${ref.njev}`, `${(median(py) / seconds).toFixed(2)}x`, (Math.abs(b.objective - ref.objective) / ref.objective).toExponential(1)];
+      if (typeof ref !== 'string') versions = `numpy ${ref.numpy}, scipy ${ref.scipy}`;
+      else console.log(`# ${ref}`);
+      console.log(
+        `| ${n} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${b.objective.toExponential(6)} | ${cells[3]} | ${fmt(flops / seconds / 1e9)} | ${(flops / seconds / peakRate).toFixed(2)} |`,
+      );
+    }
+    if (versions) console.log(`reference: ${versions} (scipy.optimize.least_squares, method='lm', analytic Jacobian)`);
+  }
+
+  // --- prompt mixtures (study shape) against scipy ---
+  if (want('prompt')) {
+    console.log(`\n## prompt mixtures at the vpt-vs-vapt study's shape (N = d = dk = dv = 4, L = 3; vapt kernel 1, r = 4); sigma = 0.1; start = truth + 0.05 N(0, I); same tolerances`);
+    console.log('| model | n | P | TS LM s | TS iters (J / f evals) | TS s per J pass | scipy lm s | scipy nfev / njev | scipy s per fun+jac | speed-up (fit) | speed-up (per pass) | rel. diff of objectives |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const kind of ['vpt', 'vapt'] as const) {
+      const fam = promptMixture({ kind, tokens: 4, width: 4, dk: 4, dv: 4, atoms: 3, seed: 7, ...(kind === 'vapt' ? { kernel: 1, rank: 4 } : {}) });
+      const { meta, extra } = promptProblem(fam);
+      const tTheta = fam.fromMeasure(randomTruth(fam, makeRng(3)));
+      for (const n of PROMPT_NS) {
+        const rng = makeRng(200 + n);
+        const s = sampleResponses(fam, tTheta, fam.sampleInputs(n, rng), 0.1, rng);
+        const theta0 = Float64Array.from(tTheta, (v) => v + 0.05 * rng.normal());
+        const dir = writeProblem(s, theta0, meta, extra);
+        const ts: number[] = [];
+        const py: number[] = [];
+        const pyPer: number[] = [];
+        let run: LmRun | undefined;
+        let ref: ScipyResult | string = 'not run';
+        try {
+          for (let r = 0; r < ROUNDS; r++) {
+            const t = timeFit(fam, s, theta0);
+            ts.push(t.seconds);
+            run = t.run;
+            ref = runPython<ScipyResult>('scipy_prompt_ref.py', dir);
+            if (typeof ref !== 'string') {
+              py.push(ref.seconds);
+              pyPer.push(ref.perJacobian ?? NaN);
+            }
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        const b = run as LmRun;
+        const seconds = median(ts);
+        // Seconds per Jacobian pass: the fit time over its passes (f-only passes counted as one pass each, an upper bound).
+        const perPass = seconds / (b.jacobianEvaluations + b.functionEvaluations);
+        if (typeof ref === 'string') console.log(`# ${ref}`);
+        const cells =
+          typeof ref === 'string'
+            ? ['n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']
+            : [fmt(median(py)), `${ref.nfev} / ${ref.njev}`, fmt(median(pyPer)), `${(median(py) / seconds).toFixed(2)}x`, `${(median(pyPer) / perPass).toFixed(2)}x`, (Math.abs(b.objective - ref.objective) / ref.objective).toExponential(1)];
+        console.log(`| ${kind} | ${n} | ${fam.nParams} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${fmt(perPass)} | ${cells.join(' | ')} |`);
+      }
     }
   }
 
   // --- VAPT prompt mixture, 40 parameters: arithmetic rate (TypeScript only) ---
   const vapt = promptMixture({ kind: 'vapt', tokens: 16, width: 8, dk: 4, dv: 4, atoms: 4, grid: [4, 4], kernel: 2, seed: 7 });
-  const vTheta = vapt.fromMeasure(randomTruth(vapt, makeRng(3)));
-  const capIt = 10;
-  console.log(`\n## VAPT prompt mixture (N = 16 tokens on 4 x 4, d = 8, dk = dv = 4, L = 4): ${vapt.nParams} parameters, ${vapt.outputDim} outputs; sigma = 0.1; start = truth + 0.05 N(0, I); at most ${capIt} iterations (the rate, not the fit)`);
-  console.log('| n | TS LM s | iters (J / f evals) | s per iteration | GFLOP/s | fraction of measured peak |');
-  console.log('|---|---|---|---|---|---|');
-  for (const n of PROMPT_NS) {
-    const rng = makeRng(100 + n);
-    const s = sampleResponses(vapt, vTheta, vapt.sampleInputs(n, rng), 0.1, rng);
-    const theta0 = Float64Array.from(vTheta, (v) => v + 0.05 * rng.normal());
-    const ts: number[] = [];
-    let run: LmRun | undefined;
-    for (let r = 0; r < ROUNDS; r++) {
-      const t = timeFit(vapt, s, theta0, capIt);
-      ts.push(t.seconds);
-      run = t.run;
+  if (want('vapt40')) {
+    const vTheta = vapt.fromMeasure(randomTruth(vapt, makeRng(3)));
+    const capIt = 10;
+    console.log(`\n## VAPT prompt mixture (N = 16 tokens on 4 x 4, d = 8, dk = dv = 4, L = 4): ${vapt.nParams} parameters, ${vapt.outputDim} outputs; sigma = 0.1; start = truth + 0.05 N(0, I); at most ${capIt} iterations (the rate, not the fit)`);
+    console.log('| n | TS LM s | iters (J / f evals) | s per iteration | GFLOP/s | fraction of measured peak |');
+    console.log('|---|---|---|---|---|---|');
+    for (const n of PROMPT_NS) {
+      const rng = makeRng(100 + n);
+      const s = sampleResponses(vapt, vTheta, vapt.sampleInputs(n, rng), 0.1, rng);
+      const theta0 = Float64Array.from(vTheta, (v) => v + 0.05 * rng.normal());
+      const ts: number[] = [];
+      let run: LmRun | undefined;
+      for (let r = 0; r < ROUNDS; r++) {
+        const t = timeFit(vapt, s, theta0, capIt);
+        ts.push(t.seconds);
+        run = t.run;
+      }
+      const b = run as LmRun;
+      const seconds = median(ts);
+      const flops = fitFlops(vapt, n, b);
+      console.log(`| ${n} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${fmt(seconds / b.iterations)} | ${fmt(flops / seconds / 1e9)} | ${(flops / seconds / peakRate).toFixed(2)} |`);
     }
-    const b = run as LmRun;
-    const seconds = median(ts);
-    const flops = fitFlops(vapt, n, b);
-    console.log(`| ${n} | ${fmt(seconds)} | ${b.iterations} (${b.jacobianEvaluations} / ${b.functionEvaluations}) | ${fmt(seconds / b.iterations)} | ${fmt(flops / seconds / 1e9)} | ${(flops / seconds / peakRate).toFixed(2)} |`);
   }
+
   // --- the J^T J fold: WebAssembly against JavaScript ---
-  if (ws.available) {
+  if (ws.available && want('fold')) {
     console.log(`\n## J^T J fold alone: one block of B = 64 rows, all P columns dense (GFLOP/s, useful flops 2 B (P + P (P + 1) / 2))`);
     console.log('| P | JS fold GFLOP/s | wasm fold GFLOP/s | speed-up |');
     console.log('|---|---|---|---|');
@@ -408,42 +426,60 @@ function main(): void {
   }
 
   // --- one EM iteration, Gaussian-gated, against numpy ---
-  const kEm = 5;
-  console.log(`\n## EM iteration, Gaussian-gated mixture: published type-I data (d = 1, k* = 3), k = ${kEm} components, start = truth perturbed by 0.3`);
-  console.log('| n | TS s per iteration | numpy s per iteration | speed-up vs numpy | max rel. diff of the next iterate |');
-  console.log('|---|---|---|---|---|');
-  for (const n of PROMPT_NS) {
-    const rng = makeRng(300 + n);
-    const s = sampleGaussianGated(PUBLISHED_TYPE_I, n, rng);
-    const start = perturbedStart(PUBLISHED_TYPE_I, kEm, 0.3, 0.3, rng);
-    const dir = writeProblem(s, start.pi, { d: start.d, k: kEm, reps: 7 }, { pi: start.pi, c: start.c, Gamma: start.Gamma, A: start.A, b: start.b, nu: start.nu });
-    const ts: number[] = [];
-    const py: number[] = [];
-    let ref: { seconds: number; next: Record<string, number[]> } | string = 'not run';
-    let mine = emIteration(start, s);
-    try {
-      for (let r = 0; r < ROUNDS; r++) {
+  if (want('em')) {
+    const kEm = 5;
+    const pass = resolveEmPass(1);
+    console.log(`\n## EM iteration, Gaussian-gated mixture: published type-I data (d = 1, k* = 3), k = ${kEm} components, start = truth perturbed by 0.3`);
+    console.log(`TS: \`emIteration\` (E and M step from the parameters, with its per-call setup: the wasm pass copies X and Y into the kernel's memory) with pass ${pass} (PROMPT_EXPERTS_EM or default), with the JS d = 1 pass and with the general-d JS pass (the code before the d = 1 passes), mean of 5 calls per round; numpy: median of 7 iterations per round; [min, max] over the rounds, and of the per-round ratios`);
+    console.log(`| n | TS s per iteration (${pass}) | TS (js) | TS (general) | numpy s per iteration | speed-up vs numpy (${pass}) | (js) | (general) | max rel. diff of the next iterate (${pass} vs numpy) |`);
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const n of PROMPT_NS) {
+      const rng = makeRng(300 + n);
+      const s = sampleGaussianGated(PUBLISHED_TYPE_I, n, rng);
+      const start = perturbedStart(PUBLISHED_TYPE_I, kEm, 0.3, 0.3, rng);
+      const dir = writeProblem(s, start.pi, { d: start.d, k: kEm, reps: 7 }, { pi: start.pi, c: start.c, Gamma: start.Gamma, A: start.A, b: start.b, nu: start.nu });
+      const ts: number[] = [];
+      const tj: number[] = [];
+      const tg: number[] = [];
+      const py: number[] = [];
+      let ref: { seconds: number; next: Record<string, number[]> } | string = 'not run';
+      const perCall = (kind: EmPassKind): number => {
         const t0 = performance.now();
-        for (let k = 0; k < 5; k++) mine = emIteration(start, s);
-        ts.push((performance.now() - t0) / 5 / 1000);
-        ref = runPython<{ seconds: number; next: Record<string, number[]> }>('numpy_em_ref.py', dir);
-        if (typeof ref !== 'string') py.push(ref.seconds);
+        for (let k = 0; k < 5; k++) emIteration(start, s, 1e-10, kind);
+        return (performance.now() - t0) / 5 / 1000;
+      };
+      perCall('general'); // warm every path
+      perCall('js');
+      perCall(pass);
+      try {
+        for (let r = 0; r < ROUNDS; r++) {
+          tg.push(perCall('general'));
+          tj.push(perCall('js'));
+          ts.push(perCall(pass));
+          ref = runPython<{ seconds: number; next: Record<string, number[]> }>('numpy_em_ref.py', dir);
+          if (typeof ref !== 'string') py.push(ref.seconds);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (typeof ref === 'string') {
+        console.log(`# ${ref}`);
+        continue;
+      }
+      const mine = emIteration(start, s, 1e-10, pass);
+      let diff = 0;
+      for (const key of ['pi', 'c', 'Gamma', 'A', 'b', 'nu'] as const) {
+        const a = mine.next[key];
+        const b = ref.next[key] ?? [];
+        const scale = Math.max(1e-300, ...b.map(Math.abs));
+        for (let t = 0; t < a.length; t++) diff = Math.max(diff, Math.abs((a[t] as number) - (b[t] ?? NaN)) / scale);
+      }
+      const ratio = (t: number[]): string => `${(median(py) / median(t)).toFixed(2)}x`;
+      const spread = (t: number[]): string => `${fmt(median(t))} [${fmt(Math.min(...t))}, ${fmt(Math.max(...t))}]`;
+      // per-round ratios numpy / TS (same round), their smallest and largest
+      const perRound = ts.map((t, r) => (py[r] as number) / t);
+      console.log(`| ${n} | ${spread(ts)} | ${fmt(median(tj))} | ${fmt(median(tg))} | ${spread(py)} | ${ratio(ts)} [${Math.min(...perRound).toFixed(1)}, ${Math.max(...perRound).toFixed(1)}] | ${ratio(tj)} | ${ratio(tg)} | ${diff.toExponential(1)} |`);
     }
-    if (typeof ref === 'string') {
-      console.log(`# ${ref}`);
-      continue;
-    }
-    let diff = 0;
-    for (const key of ['pi', 'c', 'Gamma', 'A', 'b', 'nu'] as const) {
-      const a = mine.next[key];
-      const b = ref.next[key] ?? [];
-      const scale = Math.max(1e-300, ...b.map(Math.abs));
-      for (let t = 0; t < a.length; t++) diff = Math.max(diff, Math.abs((a[t] as number) - (b[t] ?? NaN)) / scale);
-    }
-    console.log(`| ${n} | ${fmt(median(ts))} | ${fmt(median(py))} | ${(median(py) / median(ts)).toFixed(2)}x | ${diff.toExponential(1)} |`);
   }
   console.log(`\ntotal benchmark time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

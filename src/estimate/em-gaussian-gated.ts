@@ -27,9 +27,12 @@
  * Each iteration is one fused pass over the data (`emPass`: responsibilities, shifted weighted
  * sufficient statistics and the log-likelihood together; no n x k responsibility array) and a
  * closed-form M step. Hot loops run on Float64Arrays allocated once per fit; nothing is allocated
- * per sample.
+ * per sample. At d = 1 the pass has two faster forms with the same contract (`EmPassKind`): a JS
+ * specialisation that is bit for bit the general pass, and an f64x2 WebAssembly kernel
+ * (em-d1.wat, the default where built) that agrees with it to rounding.
  */
 import { solveSpdFlat } from '../linalg/solve.js';
+import { EmD1Kernel, wasmEmStatus } from './em-d1-kernel.js';
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Samples } from '../mixture/family.js';
@@ -47,6 +50,39 @@ import {
 import type { Estimator, FitDiagnostics, FitResult, Init } from './estimator.js';
 
 export type EmProtocol = 'as-published' | 'converged';
+
+/**
+ * The E-step pass an iteration runs. 'general': `emPass`, loops over d (any d; the reference).
+ * 'js': the d = 1 specialisation `emPassD1` where d = 1 (bit for bit the general pass), else general.
+ * 'wasm': the f64x2 WebAssembly kernel of em-d1.wat where d = 1 (equal to 'js' to rounding), else general.
+ */
+export type EmPassKind = 'wasm' | 'js' | 'general';
+
+/** The environment variable that selects the pass when no option does. */
+export const EM_PASS_ENV = 'PROMPT_EXPERTS_EM';
+
+const PASS_KINDS: ReadonlyArray<EmPassKind> = ['wasm', 'js', 'general'];
+
+/**
+ * The pass a fit in dimension d runs: `option`, else $PROMPT_EXPERTS_EM, else 'wasm' where the
+ * kernel is built ('js' otherwise); 'general' whenever d > 1. Asking for 'wasm' where it is not
+ * built is an error.
+ */
+export function resolveEmPass(d: number, option?: EmPassKind): EmPassKind {
+  const env = process.env[EM_PASS_ENV];
+  const list = PASS_KINDS.map((x) => `'${x}'`).join(' | ');
+  if (option === undefined && env !== undefined && env !== '' && !PASS_KINDS.includes(env as EmPassKind)) {
+    throw new InputError(EM_PASS_ENV, `${list} (or unset)`, JSON.stringify(env));
+  }
+  if (option !== undefined && !PASS_KINDS.includes(option)) throw new InputError('pass', list, String(option));
+  const want = option ?? (env === undefined || env === '' ? undefined : (env as EmPassKind));
+  if (d !== 1 || want === 'general') return 'general';
+  if (want === 'js') return 'js';
+  const ws = wasmEmStatus();
+  if (ws.available) return 'wasm';
+  if (want === 'wasm') throw new InputError(option === undefined ? EM_PASS_ENV : 'pass', `'js' or 'general', or build the WebAssembly kernel with \`npm run build\` (${ws.reason})`, "'wasm'");
+  return 'js';
+}
 
 /** The family EM fits: k components in dimension d. */
 export interface GaussianGatedFamily {
@@ -81,10 +117,14 @@ export interface EmGaussianGatedOptions {
   readonly varianceFloor?: number;
   /** Record the log-likelihood at every iteration in `diagnostics.trace` (default false). */
   readonly trace?: boolean;
+  /** The E-step pass (see `resolveEmPass`; default $PROMPT_EXPERTS_EM, else the fastest available). */
+  readonly pass?: EmPassKind;
 }
 
 export interface EmDiagnostics extends FitDiagnostics {
   readonly protocol: EmProtocol;
+  /** The E-step pass that ran. */
+  readonly pass: EmPassKind;
   /** Mean joint log-likelihood at the returned parameters (objective = its negative). */
   readonly logLikelihood: number;
   /** Largest absolute parameter change in the last iteration. */
@@ -223,15 +263,21 @@ interface Work {
   S0: Float64Array; Sx: Float64Array; Sy: Float64Array;
   Sxx: Float64Array; Sxy: Float64Array; Syy: Float64Array;
   Linv: Float64Array; gateConst: Float64Array; expertConst: Float64Array; invNu: Float64Array; shiftY: Float64Array;
+  /** gateConst + expertConst (the d = 1 pass reads one constant per component). */
+  logConst: Float64Array;
+  /** The WebAssembly pass over this fit's data (pass 'wasm' only). */
+  kernel: EmD1Kernel | null;
 }
 
-function makeWork(n: number, d: number, k: number): Work {
+function makeWork(n: number, d: number, k: number, kind: EmPassKind, s: Samples): Work {
   return {
     n, d, k,
     lw: new Float64Array(k), dx: new Float64Array(k * d), dy: new Float64Array(k),
     S0: new Float64Array(k), Sx: new Float64Array(k * d), Sy: new Float64Array(k),
     Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d), Syy: new Float64Array(k),
     Linv: new Float64Array(k * d * d), gateConst: new Float64Array(k), expertConst: new Float64Array(k), invNu: new Float64Array(k), shiftY: new Float64Array(k),
+    logConst: new Float64Array(k),
+    kernel: kind === 'wasm' ? new EmD1Kernel(s.X, s.Y, n, k) : null,
   };
 }
 
@@ -249,6 +295,7 @@ function prepare(p: GaussianGatedParams, w: Work): boolean {
     const nu = p.nu[j] as number;
     w.expertConst[j] = -0.5 * (LOG_2PI + Math.log(nu));
     w.invNu[j] = 1 / nu;
+    w.logConst[j] = (w.gateConst[j] as number) + (w.expertConst[j] as number);
     let m = p.b[j] as number;
     for (let t = 0; t < d; t++) m += (p.A[j * d + t] as number) * (p.c[j * d + t] as number);
     w.shiftY[j] = m;
@@ -321,6 +368,63 @@ function emPass(p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean)
         Sxy[jd + a] = (Sxy[jd + a] as number) + rua * (dy[j] as number);
         for (let bb = 0; bb <= a; bb++) Sxx[base + a * d + bb] = (Sxx[base + a * d + bb] as number) + rua * (dx[jd + bb] as number);
       }
+    }
+  }
+  return ll / n;
+}
+
+/**
+ * `emPass` specialised to d = 1: the same operations in the same order (so the same bits), with
+ * the loops over d gone and every per-component constant read from a length-k array:
+ *   u_j = x - c_j, dy_j = y - shiftY_j, e_j = dy_j - A_j u_j, z_j = L_j^{-1} u_j,
+ *   log w_j = logConst_j - 1/2 (z_j^2 + e_j^2 / nu_j).
+ */
+function emPassD1(p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean): number {
+  const { n, k, lw, dx, dy, S0, Sx, Sy, Sxx, Sxy, Syy, Linv, logConst, invNu, shiftY } = w;
+  const X = s.X;
+  const Y = s.Y;
+  const c = p.c;
+  const A = p.A;
+  if (withStats) { S0.fill(0); Sx.fill(0); Sy.fill(0); Sxx.fill(0); Sxy.fill(0); Syy.fill(0); }
+  let ll = 0;
+  for (let i = 0; i < n; i++) {
+    const x = X[i] as number;
+    const y = Y[i] as number;
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const u = x - (c[j] as number);
+      const h = y - (shiftY[j] as number);
+      const e = h - (A[j] as number) * u;
+      const z = (Linv[j] as number) * u;
+      const v = (logConst[j] as number) - 0.5 * (z * z + e * e * (invNu[j] as number));
+      dx[j] = u;
+      dy[j] = h;
+      lw[j] = v;
+      if (v > mx) mx = v;
+    }
+    let tot = 0;
+    for (let j = 0; j < k; j++) {
+      const v = lw[j] as number;
+      const e = v === mx ? 1 : Math.exp(v - mx);
+      lw[j] = e;
+      tot += e;
+    }
+    ll += mx + Math.log(tot);
+    if (!withStats) continue;
+    const inv = 1 / tot;
+    for (let j = 0; j < k; j++) {
+      const r = (lw[j] as number) * inv;
+      if (r === 0) continue;
+      const u = dx[j] as number;
+      const h = dy[j] as number;
+      const ry = r * h;
+      const ru = r * u;
+      S0[j] = (S0[j] as number) + r;
+      Sy[j] = (Sy[j] as number) + ry;
+      Syy[j] = (Syy[j] as number) + ry * h;
+      Sx[j] = (Sx[j] as number) + ru;
+      Sxy[j] = (Sxy[j] as number) + ru * h;
+      Sxx[j] = (Sxx[j] as number) + ru * u;
     }
   }
   return ll / n;
@@ -443,7 +547,15 @@ function maxChange(a: GaussianGatedParams, b: GaussianGatedParams): number {
 
 interface RunOut { params: GaussianGatedParams; ll: number; iterations: number; converged: boolean; lastChange: number; floorHits: number; empty: number; trace?: number[] }
 
-function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmProtocol, tol: number, maxIt: number, floor: number, trace: boolean): RunOut {
+function runPass(kind: EmPassKind, p: GaussianGatedParams, s: Samples, w: Work, withStats: boolean): number {
+  if (kind === 'wasm' && w.kernel !== null) {
+    w.kernel.setComponents(p.c, w.shiftY, p.A, w.Linv, w.logConst, w.invNu);
+    return w.kernel.pass(withStats ? w : null);
+  }
+  return kind === 'js' ? emPassD1(p, s, w, withStats) : emPass(p, s, w, withStats);
+}
+
+function runOnce(kind: EmPassKind, start: GaussianGatedParams, s: Samples, w: Work, protocol: EmProtocol, tol: number, maxIt: number, floor: number, trace: boolean): RunOut {
   let cur = cloneGaussianGated(start);
   let nxt = cloneGaussianGated(start); // a separate buffer: `cur` keeps the previous iterate.
   const tr: number[] = [];
@@ -455,7 +567,7 @@ function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmPr
   const limit = protocol === 'as-published' ? 1 : maxIt;
   while (it < limit) {
     if (!prepare(cur, w)) throw new Error('EM: a covariance lost positive definiteness despite the floor');
-    const ll = emPass(cur, s, w, true);
+    const ll = runPass(kind, cur, s, w, true);
     if (trace) tr.push(ll);
     const [fh, em] = mStep(cur, nxt, w, floor);
     floorHits += fh;
@@ -466,7 +578,7 @@ function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmPr
     if (protocol === 'converged' && lastChange < tol) { converged = true; break; }
   }
   prepare(cur, w);
-  const ll = emPass(cur, s, w, false);
+  const ll = runPass(kind, cur, s, w, false);
   if (trace) tr.push(ll);
   return { params: cur, ll, iterations: it, converged, lastChange, floorHits, empty, ...(trace ? { trace: tr } : {}) };
 }
@@ -475,15 +587,16 @@ function runOnce(start: GaussianGatedParams, s: Samples, w: Work, protocol: EmPr
  * One EM iteration from p (E step and M step, one pass over the data): the next iterate and the
  * mean joint log-likelihood at p. For checks and benchmarks; `fitEmGaussianGated` runs the same code.
  */
-export function emIteration(p: GaussianGatedParams, samples: Samples, varianceFloor = 1e-10): { readonly next: GaussianGatedParams; readonly logLikelihood: number } {
+export function emIteration(p: GaussianGatedParams, samples: Samples, varianceFloor = 1e-10, pass?: EmPassKind): { readonly next: GaussianGatedParams; readonly logLikelihood: number; readonly pass: EmPassKind } {
   validateGaussianGated(p, 'params');
   validateGaussianGatedSamples(samples, p.d);
-  const w = makeWork(samples.n, p.d, p.k);
+  const kind = resolveEmPass(p.d, pass);
+  const w = makeWork(samples.n, p.d, p.k, kind, samples);
   if (!prepare(p, w)) throw new InputError('params.Gamma', 'positive definite covariances', 'a covariance that is not');
-  const logLikelihood = emPass(p, samples, w, true);
+  const logLikelihood = runPass(kind, p, samples, w, true);
   const next = cloneGaussianGated(p);
   mStep(p, next, w, varianceFloor);
-  return { next, logLikelihood };
+  return { next, logLikelihood, pass: kind };
 }
 
 /** Fit a Gaussian-gated mixture of `family.k` components to (X, y) samples by EM. */
@@ -505,11 +618,12 @@ export function fitEmGaussianGated(family: GaussianGatedFamily, samples: Samples
   if (!Number.isInteger(maxIt) || maxIt < 1) throw new InputError('maxIterations', 'a positive integer', String(maxIt));
   if (!(floor > 0)) throw new InputError('varianceFloor', 'a positive number', String(floor));
   if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'a positive integer', String(starts));
-  const w = makeWork(samples.n, d, k);
+  const kind = resolveEmPass(d, options.pass);
+  const w = makeWork(samples.n, d, k, kind, samples);
   let best: RunOut | null = null;
   for (let st = 0; st < starts; st++) {
     const start = startFrom(options.init, samples, family, options.rng);
-    const out = runOnce(start, samples, w, protocol, tol, maxIt, floor, options.trace === true);
+    const out = runOnce(kind, start, samples, w, protocol, tol, maxIt, floor, options.trace === true);
     if (best === null || out.ll > best.ll) best = out;
   }
   const b = best as RunOut;
@@ -523,6 +637,7 @@ export function fitEmGaussianGated(family: GaussianGatedFamily, samples: Samples
       restarts: starts,
       seconds: (performance.now() - t0) / 1000,
       protocol,
+      pass: kind,
       logLikelihood: b.ll,
       lastChange: b.lastChange,
       floorHits: b.floorHits,

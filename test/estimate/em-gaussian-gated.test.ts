@@ -13,7 +13,7 @@ import {
   prepareGaussianGated,
   sampleGaussianGated,
 } from '../../src/mixture/gaussian-gated.js';
-import { emIteration, fitEmGaussianGated, perturbedStart, publishedInit, publishedPerturbationScales, randomCoverAssignment, emGaussianGated } from '../../src/estimate/em-gaussian-gated.js';
+import { EM_PASS_ENV, emIteration, fitEmGaussianGated, perturbedStart, publishedInit, publishedPerturbationScales, randomCoverAssignment, resolveEmPass, emGaussianGated } from '../../src/estimate/em-gaussian-gated.js';
 import { matchedErrors } from '../../src/loss/matching.js';
 import { presetLoss } from '../../src/loss/presets.js';
 import { makeRng } from '../../src/util/rng.js';
@@ -225,4 +225,58 @@ test('the fused EM iteration equals the two-pass reference iteration to 1e-10 (d
     }),
     { numRuns: 40, seed: 47 },
   );
+});
+
+/** A random d = 1 problem with k components: random truth, data, and a perturbed start. */
+function randomD1Problem(k: number, n: number, seed: number): { s: Samples; start: GaussianGatedParams } {
+  const rng = makeRng(seed);
+  const truth = gaussianGated({
+    pi: Array.from({ length: k }, () => 1 / k),
+    c: Array.from({ length: k }, () => [3 * rng.normal()]),
+    Gamma: Array.from({ length: k }, () => [[0.05 + rng.uniform()]]),
+    A: Array.from({ length: k }, () => [rng.normal()]),
+    b: Array.from({ length: k }, () => rng.normal()),
+    nu: Array.from({ length: k }, () => 0.01 + rng.uniform()),
+  });
+  const s = sampleGaussianGated(truth, n, rng);
+  return { s, start: perturbedStart(truth, k, 0.3, 0.3, rng) };
+}
+
+test("the d = 1 pass ('js') gives the general pass's next iterate and log-likelihood bit for bit (k = 1..7, n = 1..600)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 600 }), fc.integer({ min: 0, max: 1e6 }), (k, n, seed) => {
+      const { s, start } = randomD1Problem(k, n, seed);
+      const general = emIteration(start, s, 1e-10, 'general');
+      const d1 = emIteration(start, s, 1e-10, 'js');
+      assert.equal(general.pass, 'general');
+      assert.equal(d1.pass, 'js');
+      assert.equal(d1.logLikelihood, general.logLikelihood);
+      assert.deepEqual(d1.next, general.next);
+    }),
+    { numRuns: 60, seed: 12 },
+  );
+  // and whole fits take the same iterates
+  const { s } = randomD1Problem(4, 2000, 5);
+  const opts = { rng: makeRng(3), init: { kind: 'random' as const }, maxIterations: 40 };
+  const a = fitEmGaussianGated(fam(4), s, { ...opts, rng: makeRng(3), pass: 'general' });
+  const b = fitEmGaussianGated(fam(4), s, { ...opts, rng: makeRng(3), pass: 'js' });
+  assert.deepEqual(b.params, a.params);
+  assert.equal(b.diagnostics.logLikelihood, a.diagnostics.logLikelihood);
+});
+
+test('the pass selection: d > 1 always runs the general pass; a bad option or environment value names the field', () => {
+  assert.equal(resolveEmPass(2, 'js'), 'general');
+  assert.equal(resolveEmPass(1, 'general'), 'general');
+  assert.equal(resolveEmPass(1, 'js'), 'js');
+  assert.throws(() => resolveEmPass(1, 'fast' as never), isInputError('pass'));
+  const old = process.env[EM_PASS_ENV];
+  try {
+    process.env[EM_PASS_ENV] = 'general';
+    assert.equal(resolveEmPass(1), 'general');
+    process.env[EM_PASS_ENV] = 'simd';
+    assert.throws(() => resolveEmPass(1), isInputError(EM_PASS_ENV));
+  } finally {
+    if (old === undefined) delete process.env[EM_PASS_ENV];
+    else process.env[EM_PASS_ENV] = old;
+  }
 });
