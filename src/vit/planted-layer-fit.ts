@@ -110,11 +110,113 @@ export interface LayerFitResult {
   readonly seconds: number;
 }
 
-/** Fit the layer's prompts to Y from theta0 by L-BFGS (stopping rule of minimize.ts). */
-export function fitLayer(layer: PlantedLayer, Y: Float64Array, theta0: Float64Array, options: MinimizeOptions = {}): LayerFitResult {
+/**
+ * Gauss-Newton preconditioner at theta0: G = J^T J / m on a subsample layer (m = its n T d
+ * outputs; J by forward differences, step 1e-6 max(1, |theta_k|)), plus a ridge 1e-10 tr(G) / P;
+ * returns the upper Cholesky factor R (G + ridge = R^T R, row-major P x P). The trained
+ * backbone's W_K, W_V have singular values down to ~1e-3, so the prompt parameters are badly
+ * scaled; in u = R (theta - theta0) the objective's Hessian is near I and L-BFGS converges fast.
+ */
+export function gaussNewtonFactor(sub: PlantedLayer, theta0: Float64Array): Float64Array {
+  const P = sub.nParams;
+  const m = sub.n * sub.outputDim;
+  const f0 = new Float64Array(m);
+  sub.predict(theta0, f0);
+  const J = new Float64Array(P * m); // column k at k m
+  const fk = new Float64Array(m);
+  const t = Float64Array.from(theta0);
+  for (let k = 0; k < P; k++) {
+    const h = 1e-6 * Math.max(1, Math.abs(theta0[k] as number));
+    t[k] = (theta0[k] as number) + h;
+    sub.predict(t, fk);
+    t[k] = theta0[k] as number;
+    const o = k * m;
+    for (let r = 0; r < m; r++) J[o + r] = ((fk[r] as number) - (f0[r] as number)) / h;
+  }
+  const G = new Float64Array(P * P);
+  for (let a = 0; a < P; a++) {
+    for (let b = a; b < P; b++) {
+      let s = 0;
+      const oa = a * m;
+      const ob = b * m;
+      for (let r = 0; r < m; r++) s += (J[oa + r] as number) * (J[ob + r] as number);
+      G[a * P + b] = s / m;
+      G[b * P + a] = s / m;
+    }
+  }
+  let tr = 0;
+  for (let a = 0; a < P; a++) tr += G[a * P + a] as number;
+  const ridge = Math.max(1e-10 * (tr / P), 1e-300);
+  // Cholesky G + ridge I = R^T R (R upper).
+  const R = new Float64Array(P * P);
+  for (let i = 0; i < P; i++) {
+    for (let j = i; j < P; j++) {
+      let s = (G[i * P + j] as number) + (i === j ? ridge : 0);
+      for (let k = 0; k < i; k++) s -= (R[k * P + i] as number) * (R[k * P + j] as number);
+      if (i === j) {
+        if (!(s > 0)) throw new InputError('preconditioner', 'a positive definite Gauss-Newton matrix', String(s));
+        R[i * P + i] = Math.sqrt(s);
+      } else {
+        R[i * P + j] = s / (R[i * P + i] as number);
+      }
+    }
+  }
+  return R;
+}
+
+/** theta = theta0 + R^{-1} u (back substitution). */
+function fromU(R: Float64Array, P: number, theta0: Float64Array, u: Float64Array, out: Float64Array): void {
+  for (let i = P - 1; i >= 0; i--) {
+    let s = u[i] as number;
+    for (let k = i + 1; k < P; k++) s -= (R[i * P + k] as number) * (out[k] as number);
+    out[i] = s / (R[i * P + i] as number);
+  }
+  for (let i = 0; i < P; i++) out[i] = (out[i] as number) + (theta0[i] as number);
+}
+
+/** grad_u = R^{-T} grad_theta (forward substitution), in place into out. */
+function gradToU(R: Float64Array, P: number, g: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < P; i++) {
+    let s = g[i] as number;
+    for (let k = 0; k < i; k++) s -= (R[k * P + i] as number) * (out[k] as number);
+    out[i] = s / (R[i * P + i] as number);
+  }
+}
+
+/**
+ * Fit the layer's prompts to Y from theta0 by L-BFGS (stopping rule of minimize.ts). With
+ * `precondition` (a subsample layer), L-BFGS runs in u = R (theta - theta0) (gaussNewtonFactor),
+ * and the gradient tolerance applies to ||grad_u F|| = (grad^T (G + ridge)^{-1} grad)^{1/2}.
+ */
+export function fitLayer(layer: PlantedLayer, Y: Float64Array, theta0: Float64Array, options: MinimizeOptions = {}, precondition?: PlantedLayer): LayerFitResult {
   const t0 = performance.now();
-  const r = minimizeLbfgs(layer.objective(Y), theta0, options);
-  return { theta: r.x, stopReason: r.stopReason, converged: r.converged, steps: r.steps, evaluations: r.evaluations, trainObjective: 2 * r.value, gradientNorm: r.gradientNorm, seconds: (performance.now() - t0) / 1000 };
+  const P = layer.nParams;
+  const base = layer.objective(Y);
+  let objective = base;
+  let toTheta = (u: Float64Array): Float64Array => u;
+  let start = theta0;
+  if (precondition !== undefined) {
+    const R = gaussNewtonFactor(precondition, theta0);
+    const th = new Float64Array(P);
+    const gt = new Float64Array(P);
+    toTheta = (u) => {
+      const out = new Float64Array(P);
+      fromU(R, P, theta0, u, out);
+      return out;
+    };
+    objective = {
+      dim: P,
+      valueAndGradient(u, grad) {
+        fromU(R, P, theta0, u, th);
+        const f = base.valueAndGradient(th, gt);
+        gradToU(R, P, gt, grad);
+        return f;
+      },
+    };
+    start = new Float64Array(P);
+  }
+  const r = minimizeLbfgs(objective, start, options);
+  return { theta: toTheta(r.x), stopReason: r.stopReason, converged: r.converged, steps: r.steps, evaluations: r.evaluations, trainObjective: 2 * r.value, gradientNorm: r.gradientNorm, seconds: (performance.now() - t0) / 1000 };
 }
 
 export interface LayerLosses {
