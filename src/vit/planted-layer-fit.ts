@@ -185,38 +185,49 @@ function gradToU(R: Float64Array, P: number, g: Float64Array, out: Float64Array)
 
 /**
  * Fit the layer's prompts to Y from theta0 by L-BFGS (stopping rule of minimize.ts). With
- * `precondition` (a subsample layer), L-BFGS runs in u = R (theta - theta0) (gaussNewtonFactor),
- * and the gradient tolerance applies to ||grad_u F|| = (grad^T (G + ridge)^{-1} grad)^{1/2}.
+ * `precondition` (a subsample layer), L-BFGS runs in u = R (theta - theta_r) (gaussNewtonFactor
+ * at theta_r), refreshed every `refresh` steps at the current point (the Gauss-Newton metric
+ * moves with the gates); the gradient tolerance then applies to ||grad_u F|| =
+ * (grad^T (G + ridge)^{-1} grad)^{1/2}, and maxSteps counts the steps of all rounds.
  */
-export function fitLayer(layer: PlantedLayer, Y: Float64Array, theta0: Float64Array, options: MinimizeOptions = {}, precondition?: PlantedLayer): LayerFitResult {
+export function fitLayer(layer: PlantedLayer, Y: Float64Array, theta0: Float64Array, options: MinimizeOptions = {}, precondition?: PlantedLayer, refresh = 100): LayerFitResult {
   const t0 = performance.now();
   const P = layer.nParams;
   const base = layer.objective(Y);
-  let objective = base;
-  let toTheta = (u: Float64Array): Float64Array => u;
-  let start = theta0;
-  if (precondition !== undefined) {
-    const R = gaussNewtonFactor(precondition, theta0);
-    const th = new Float64Array(P);
-    const gt = new Float64Array(P);
-    toTheta = (u) => {
-      const out = new Float64Array(P);
-      fromU(R, P, theta0, u, out);
-      return out;
-    };
-    objective = {
+  if (precondition === undefined) {
+    const r = minimizeLbfgs(base, theta0, options);
+    return { theta: r.x, stopReason: r.stopReason, converged: r.converged, steps: r.steps, evaluations: r.evaluations, trainObjective: 2 * r.value, gradientNorm: r.gradientNorm, seconds: (performance.now() - t0) / 1000 };
+  }
+  const cap = options.maxSteps ?? 20000;
+  let theta = Float64Array.from(theta0);
+  let steps = 0;
+  let evaluations = 0;
+  const th = new Float64Array(P);
+  const gt = new Float64Array(P);
+  for (;;) {
+    const R = gaussNewtonFactor(precondition, theta);
+    const origin = theta;
+    const objective = {
       dim: P,
-      valueAndGradient(u, grad) {
-        fromU(R, P, theta0, u, th);
+      valueAndGradient(u: Float64Array, grad: Float64Array): number {
+        fromU(R, P, origin, u, th);
         const f = base.valueAndGradient(th, gt);
         gradToU(R, P, gt, grad);
         return f;
       },
     };
-    start = new Float64Array(P);
+    const budget = Math.min(refresh, cap - steps);
+    const r = minimizeLbfgs(objective, new Float64Array(P), { ...options, maxSteps: budget });
+    steps += r.steps;
+    evaluations += r.evaluations;
+    const next = new Float64Array(P);
+    fromU(R, P, origin, r.x, next);
+    theta = next;
+    const last = r.stopReason !== 'cap' || steps >= cap || (r.stopReason === 'cap' && r.steps === 0);
+    if (last) {
+      return { theta, stopReason: r.stopReason, converged: r.converged, steps, evaluations, trainObjective: 2 * r.value, gradientNorm: r.gradientNorm, seconds: (performance.now() - t0) / 1000 };
+    }
   }
-  const r = minimizeLbfgs(objective, start, options);
-  return { theta: toTheta(r.x), stopReason: r.stopReason, converged: r.converged, steps: r.steps, evaluations: r.evaluations, trainObjective: 2 * r.value, gradientNorm: r.gradientNorm, seconds: (performance.now() - t0) / 1000 };
 }
 
 export interface LayerLosses {

@@ -94,7 +94,7 @@ export interface LayerSlopeLine {
 }
 
 /** Images of the subsample the Gauss-Newton preconditioner is computed on (src/vit/planted-layer-fit.ts). */
-export const PRECONDITION_IMAGES = 100;
+export const PRECONDITION_IMAGES = 32;
 
 const labelOf = (f: Form): string => f.label ?? f.name;
 

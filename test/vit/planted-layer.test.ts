@@ -100,3 +100,32 @@ test('an over-specified student has one cell of two atoms and reports atoms-mult
   assert.ok(['tolerance', 'cap', 'stalled'].includes(fit.stopReason));
   assert.equal(fit.converged, fit.stopReason === 'tolerance');
 });
+
+test('the Gauss-Newton-preconditioned fit (refreshed every 20 steps) recovers the planted prompts to 1e-6 too', () => {
+  for (const form of PLANTED_FORMS) {
+    const { tokens, weights } = network(11, 30);
+    const vapt = form === 'vapt' ? drawVaptPart(d, vaptOpts, 5) : undefined;
+    const cfg = { form, atoms: 2, ...(vapt ? { vapt } : {}) };
+    const layer = plantedLayer(tokens, weights, cfg);
+    const sub = plantedLayer({ ...tokens, n: 8, X: tokens.X.subarray(0, 8 * T * d) }, weights, cfg);
+    const { truth, blockScale } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.5 }, 22);
+    const rng = makeRng(6);
+    const Y = plantedTargets(layer, layer.fromMeasure(truth), 0, rng);
+    const fit = fitLayer(layer, Y, fixedStart(layer, truth, blockScale, 0.2, rng), { fatol: 1e-26, gtol: 1e-13, ftol: 0, maxSteps: 5000 }, sub, 20);
+    assert.equal(fit.stopReason, 'tolerance', `${form}: ${fit.stopReason} after ${fit.steps} steps`);
+    const rep = atomReport(layer.toMeasure(fit.theta), truth);
+    for (const a of rep.atoms) assert.ok(a.distance < 1e-6, `${form}: atom error ${a.distance}`);
+  }
+});
+
+test('the preconditioned fit reports the cap over all rounds, not converged', () => {
+  const { tokens, weights } = network(11, 30);
+  const layer = plantedLayer(tokens, weights, { form: 'kv', atoms: 2 });
+  const { truth, blockScale } = plantTruth('kv', 2, weights, 0, { plantScale: 1, plantBias: 0.5 }, 22);
+  const rng = makeRng(6);
+  const Y = plantedTargets(layer, layer.fromMeasure(truth), 0.1, rng);
+  const fit = fitLayer(layer, Y, fixedStart(layer, truth, blockScale, 0.5, rng), { gtol: 1e-12, ftol: 0, maxSteps: 12 }, layer, 5);
+  assert.equal(fit.stopReason, 'cap');
+  assert.equal(fit.converged, false);
+  assert.equal(fit.steps, 12);
+});
