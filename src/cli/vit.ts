@@ -40,7 +40,8 @@ Subcommands:
       atoms with score biases; the backbone runs the images to that block once (any backend),
       then everything is float64: targets are the layer's outputs on ALL tokens and heads plus
       N(0, noise^2) per coordinate; exact (L = L*) and over-specified (L = L* + 1) students start
-      from the truth + start.scale noise and are fitted by L-BFGS until the relative objective
+      from the truth + start.scale noise and are fitted by L-BFGS (preconditioned by the
+      Gauss-Newton matrix on 32 images, refreshed every 100 steps) until the relative objective
       change over fit.window steps <= fit.ftol and the gradient norm <= fit.gtol, or fit.maxSteps.
       One line per fit ({"kind":"fit","form","regime","n","seed","stopReason","converged",
       "atCap","steps","trainObjective","noiseVar","D1","atoms-single","atoms-multi",
