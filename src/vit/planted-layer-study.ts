@@ -193,8 +193,10 @@ export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerF
 
 export async function runPlantedLayer(studyPath: string, options: PlantedLayerOptions = {}): Promise<PlantedLayerSummary> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const study = loadPlantedLayerStudy(studyPath);
+  const loaded = loadPlantedLayerStudy(studyPath);
   const quick = options.quick === true;
+  // The quick grid may override the fit block (its results go to their own files).
+  const study: PlantedLayerStudy = quick && loaded.quick?.fit !== undefined ? { ...loaded, fit: { ...loaded.fit, ...loaded.quick.fit } } : loaded;
   const dir = dirname(studyPath);
   checkSavedBackbone(dir, study.backbone);
   const sfx = quick ? '.quick' : '';

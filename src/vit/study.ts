@@ -249,6 +249,8 @@ export const plantedLayerSchema = z
         n: z.array(trainCount).min(2),
         seeds: z.array(seed).min(1),
         forms: z.array(z.string().min(1)).min(1).optional(),
+        /** Overrides of the fit block for the quick grid (e.g. a smaller step cap). */
+        fit: z.object({ maxSteps: posInt, ftol: nonNegNum, window: posInt, gtol: nonNegNum, memory: posInt }).partial().strict().optional(),
       })
       .strict()
       .optional(),

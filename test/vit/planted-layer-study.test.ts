@@ -30,7 +30,7 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
       seeds: [1],
       noise: 0.01,
       fit: { maxSteps: 30 },
-      quick: { n: [8, 12], seeds: [2], forms: ['kv'] },
+      quick: { n: [8, 12], seeds: [2], forms: ["kv"], fit: { maxSteps: 5 } },
     }),
   );
   const quiet = { backend: 'wasm' as const, quiet: true, log: () => {} };
@@ -62,6 +62,7 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before);
   const rq = await runPlantedLayer(path, { ...quiet, quick: true });
   assert.equal(rq.ran, 4, 'kv x 2 regimes x 2 n x 1 seed');
+  for (const f of read('results.quick.jsonl').filter((l) => l.kind === 'fit')) assert.ok((f.steps as number) <= 5, 'the quick fit block caps the steps');
   assert.ok(existsSync(join(dir, 'results.quick.jsonl')) && existsSync(join(dir, 'run.quick.json')));
   assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before, 'quick fits do not mix with the full grid');
 
