@@ -9,6 +9,8 @@ import { describeBackend, parseBackend, selectBackend, type BackendRequest } fro
 import { DEFAULT_PRETRAIN, TINY_ARCH, pretrainBackbone } from '../vit/train/pretrain.js';
 import { runSweep } from '../vit/sweep.js';
 import { runPlanted } from '../vit/planted.js';
+import { runPlantedLayer } from '../vit/planted-layer-study.js';
+import { studyKind } from '../vit/study.js';
 
 const HELP = `Usage: prompt-experts vit <subcommand> [options]
 
@@ -25,13 +27,27 @@ Subcommands:
          "tunableParams","promptParams","activePromptParams","steps","lr","backend","device",
          "seconds","finished"}
       Sessions (start, end, backend, device, versions, backbone) go to run.json beside it.
-  planted experiments/<study>/study.json
-      Planted prompts: a teacher (frozen backbone + planted VPT or VAPT prompt parameters) maps
-      real MNIST images to its CLS features plus Gaussian noise; a student with the same backbone
-      fits the prompts from n images; the Voronoi loss between fitted and planted prompt atoms
-      against n. One line per fit ({"kind":"fit","form","n","seed","loss",...}) and, after the
-      run, one line per form with the slope of log loss on log n and its bootstrap 95% interval
-      ({"kind":"slope","form","slope","ci",...}; older slope lines are replaced).
+  planted experiments/<study>/study.json [--quick]
+      Planted prompts; what runs depends on the study's "kind":
+      "vit-planted" (e.g. experiments/vit-planted-tiny): a teacher (frozen backbone + planted VPT
+      or VAPT prompt parameters) maps real MNIST images to its CLS features plus Gaussian noise;
+      a student with the same backbone fits the prompts by a fixed number of AdamW steps; the
+      Voronoi loss between fitted and planted prompt atoms against n. One line per fit
+      ({"kind":"fit","form","n","seed","loss",...}) and, after the run, one line per form with
+      the slope of log loss on log n and its bootstrap 95% interval ({"kind":"slope",...}).
+      "vit-planted-layer" (e.g. experiments/vit-planted-layer): prompts planted in ONE attention
+      layer ("block") of the frozen backbone: VPT-deep, key-value (prefix / E2VPT) or VAPT prompt
+      atoms with score biases; the backbone runs the images to that block once (any backend),
+      then everything is float64: targets are the layer's outputs on ALL tokens and heads plus
+      N(0, noise^2) per coordinate; exact (L = L*) and over-specified (L = L* + 1) students start
+      from the truth + start.scale noise and are fitted by L-BFGS (preconditioned by the
+      Gauss-Newton matrix on 32 images, refreshed every 100 steps) until the relative objective
+      change over fit.window steps <= fit.ftol and the gradient norm <= fit.gtol, or fit.maxSteps.
+      One line per fit ({"kind":"fit","form","regime","n","seed","stopReason","converged",
+      "atCap","steps","trainObjective","noiseVar","D1","atoms-single","atoms-multi",
+      "atoms-multi-min",...}) and, after the run, one slope line per (form, regime, loss) over the
+      converged fits with the share of unconverged fits per n ({"kind":"slope",...,"capShare"}).
+      --quick runs the study's "quick" block into results.quick.jsonl / run.quick.json.
 
 Options (all subcommands):
   --backend B   auto | node-gpu | webgpu | wasm | cpu (default auto: node-gpu, a hardware
@@ -47,7 +63,7 @@ export const vitCommand: Command = {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseFlags(
       rest,
-      { backend: { type: 'string' }, quiet: { type: 'boolean' }, out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' } },
+      { backend: { type: 'string' }, quiet: { type: 'boolean' }, quick: { type: 'boolean' }, out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' } },
       `vit ${sub ?? ''}`.trim(),
     );
     let backend: BackendRequest = 'auto';
@@ -70,6 +86,7 @@ export const vitCommand: Command = {
     switch (sub) {
       case 'pretrain': {
         if (positionals.length > 0) throw new InputError('vit pretrain arguments', 'no positional arguments (use --out DIR)');
+        if (values.quick !== undefined) throw new InputError('vit pretrain arguments', '--out, --steps, --seed, --backend, --quiet (no --quick)');
         const info = await selectBackend(backend, { log });
         io.err(`backend: ${describeBackend(info)}\n`);
         const out = (values.out as string | undefined) ?? 'experiments/vit-tiny/backbone';
@@ -84,14 +101,21 @@ export const vitCommand: Command = {
         return 0;
       }
       case 'sweep': {
-        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit sweep arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
+        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined || values.quick !== undefined) throw new InputError('vit sweep arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
         const s = await runSweep(onePath(), { backend, quiet, log });
         io.out(`${JSON.stringify(s)}\n`);
         return 0;
       }
       case 'planted': {
-        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit planted arguments', 'only --backend and --quiet (steps and seeds live in study.json)');
-        const s = await runPlanted(onePath(), { backend, quiet, log });
+        if (values.out !== undefined || values.steps !== undefined || values.seed !== undefined) throw new InputError('vit planted arguments', 'only --backend, --quiet and --quick (steps and seeds live in study.json)');
+        const path = onePath();
+        if (studyKind(path) === 'vit-planted-layer') {
+          const s = await runPlantedLayer(path, { backend, quiet, log, quick: values.quick === true });
+          io.out(`${JSON.stringify(s)}\n`);
+          return 0;
+        }
+        if (values.quick === true) throw new InputError('--quick', 'a "vit-planted-layer" study (vit-planted studies have no quick block)');
+        const s = await runPlanted(path, { backend, quiet, log });
         io.out(`${JSON.stringify(s)}\n`);
         return 0;
       }

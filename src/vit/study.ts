@@ -183,6 +183,92 @@ export const plantedSchema = z
 
 export type PlantedStudy = z.infer<typeof plantedSchema>;
 
+export const PLANTED_LAYER_FORMS = ['vpt-deep', 'kv', 'vapt'] as const;
+export const PLANTED_REGIMES = ['exact', 'over'] as const;
+
+/**
+ * Planted prompts in one attention layer (`kind: "vit-planted-layer"`, src/vit/planted-layer-study.ts):
+ * the prompt mixture of block `block` of the frozen backbone on real image tokens, all output
+ * tokens as targets, fitted to a stopping rule, scored with the simulation's losses.
+ */
+export const plantedLayerSchema = z
+  .object({
+    kind: z.literal('vit-planted-layer', { error: '"vit-planted-layer"' }),
+    name: z.string().min(1, { error: 'a non-empty string' }),
+    description: z.string().optional(),
+    backbone: backboneSchema,
+    /** Real images whose tokens enter the planted layer (their labels are ignored). */
+    task: taskName.default('digits-5-9'),
+    /** Index of the planted block (its LN1 output is the layer input). */
+    block: nonNegInt.default(1),
+    forms: z
+      .array(
+        z
+          .object({
+            name: z.enum(PLANTED_LAYER_FORMS, { error: PLANTED_LAYER_FORMS.join(', ') }),
+            label: z.string().min(1).optional(),
+            /** L*: planted prompts (the exact student fits L*, the over-specified one L* + 1). */
+            prompts: posInt.max(64).default(2),
+            /** vapt: convolution kernel K, padding, hidden width r of the fixed MLP, residual P = G + g(G). */
+            kernel: posInt.default(2),
+            padding: nonNegInt.default(0),
+            rank: posInt.default(8),
+            residual: z.boolean().default(true),
+          })
+          .strict(),
+      )
+      .min(1, { error: 'at least one form' }),
+    regimes: z.array(z.enum(PLANTED_REGIMES, { error: 'exact or over' })).min(1).default(['exact', 'over']),
+    n: z.array(trainCount).min(2, { error: 'at least two values of n (a slope needs two)' }),
+    seeds: z.array(seed).min(1, { error: 'at least one seed' }),
+    /** Planted parameters: z ~ plantScale N(0, I) (see src/vit/planted-layer-fit.ts); b*_j = plantBias. */
+    plantScale: posNum.default(1),
+    plantBias: z.number().refine((v) => Number.isFinite(v), { error: 'a finite number' }).default(0),
+    /** sigma: y = f_{theta*}(X) + sigma N(0, I) on every output coordinate. */
+    noise: nonNegNum.default(0.1),
+    /** The 'fixed' start: truth expanded to L atoms + scale * (block scale) * N(0, 1). */
+    start: z.object({ scale: nonNegNum.default(0.5) }).strict().default({ scale: 0.5 }),
+    /** L-BFGS stopping rule (src/estimate/minimize.ts). */
+    fit: z
+      .object({
+        maxSteps: posInt.default(20000),
+        ftol: nonNegNum.default(1e-12),
+        window: posInt.default(10),
+        gtol: nonNegNum.default(1e-9),
+        memory: posInt.default(10),
+      })
+      .strict()
+      .default({ maxSteps: 20000, ftol: 1e-12, window: 10, gtol: 1e-9, memory: 10 }),
+    health: z
+      .object({ switchedOff: fraction.default(0.01), escaped: posNum.default(3) })
+      .strict()
+      .default({ switchedOff: 0.01, escaped: 3 }),
+    /** `--quick`: a smaller grid (results.quick.jsonl, run.quick.json). */
+    quick: z
+      .object({
+        n: z.array(trainCount).min(2),
+        seeds: z.array(seed).min(1),
+        forms: z.array(z.string().min(1)).min(1).optional(),
+        /** Overrides of the fit block for the quick grid (e.g. a smaller step cap). */
+        fit: z.object({ maxSteps: posInt, ftol: nonNegNum, window: posInt, gtol: nonNegNum, memory: posInt }).partial().strict().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.block >= s.backbone.vit.depth) ctx.addIssue({ code: 'custom', message: `a block index below the depth ${s.backbone.vit.depth}`, path: ['block'] });
+    const labels = s.forms.map((f) => f.label ?? f.name);
+    labels.forEach((l, i) => {
+      if (labels.indexOf(l) !== i) ctx.addIssue({ code: 'custom', message: `a unique form label (${JSON.stringify(l)} appears twice; set "label")`, path: ['forms', i, 'label'] });
+    });
+    (s.quick?.forms ?? []).forEach((l, i) => {
+      if (!labels.includes(l)) ctx.addIssue({ code: 'custom', message: `a form label of the study (${labels.join(', ')})`, path: ['quick', 'forms', i] });
+    });
+  });
+
+export type PlantedLayerStudy = z.infer<typeof plantedLayerSchema>;
+
 function readStudyJson(path: string): unknown {
   return parseJsonText(readTextFile(path, 'a readable study.json'), path);
 }
@@ -204,6 +290,16 @@ export function loadSweepStudy(path: string): SweepStudy {
 
 export function loadPlantedStudy(path: string): PlantedStudy {
   return parseStudy(plantedSchema, path);
+}
+
+export function loadPlantedLayerStudy(path: string): PlantedLayerStudy {
+  return parseStudy(plantedLayerSchema, path);
+}
+
+/** The `kind` of a study file (for `vit planted`, which runs both planted kinds). */
+export function studyKind(path: string): unknown {
+  const v = readStudyJson(path);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { kind?: unknown }).kind : undefined;
 }
 
 /** The full prompt config of a method (defaults of src/prompts/config.ts, overridden by the study). */

@@ -1,0 +1,258 @@
+/**
+ * `prompt-experts vit planted experiments/<study>/study.json` for `kind: "vit-planted-layer"`:
+ * planted prompts in ONE attention layer of the frozen ViT, fitted to convergence and scored
+ * with the simulation's losses.
+ *
+ * Per seed s: n_max images of the task (trainSet(task, n_max, s)) go through the backbone up to
+ * block b once (src/vit/planted-cache.ts); each n uses the first n of them. Per form and seed the
+ * planted truth theta* (L* atoms) is drawn (the same for every n and both regimes); per n the
+ * targets y = f_{theta*}(X) + sigma eps on every output token and head (src/vit/planted-layer.ts;
+ * eps ~ N(0, I), one draw shared by the exact and over-specified students). Students: L = L*
+ * ('exact') and L = L* + 1 ('over'), started by the 'fixed' protocol (truth expanded to L atoms +
+ * start.scale per-block noise, the same law for every n), fitted by L-BFGS to the stopping rule
+ * of src/estimate/minimize.ts (the `fit` block). Losses: D1, atoms-single, atoms-multi,
+ * atoms-multi-min (src/loss, as the simulation's prompt mixtures are scored).
+ *
+ * results.jsonl (results.quick.jsonl with --quick), one line per fit:
+ *   {"kind":"fit", study, form, base, regime, L, Lstar, block, n, seed, stopReason, converged,
+ *    atCap, steps, evaluations, trainObjective, noiseVar, gradientNorm, D1, "atoms-single",
+ *    "atoms-multi", "atoms-multi-min", cells, switchedOff, escaped, tunableParams, seconds,
+ *    backend, device, finished}
+ * trainObjective = ||f(theta_hat) - y||^2 / (n T d), to set against noiseVar = sigma^2. A fit is
+ * unreliable unless stopReason is 'tolerance' (atCap marks the step cap). After the run, one
+ * {"kind":"slope", form, regime, loss, slope, ci, tInterval, points, ns, capShare} line per
+ * (form, regime, loss) over the converged fits (older slope lines are replaced); capShare[n] is
+ * the share of fits at n that the cap (or a stall / non-finite value) stopped.
+ */
+import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { deriveSeed, makeRng } from '../util/rng.js';
+import { progressBar } from '../util/progress.js';
+import { checkOutputFile } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
+import { disposeVit, selectBackend, type BackendRequest } from './index.js';
+import { trainSet } from './data/tasks.js';
+import { loadPlantedLayerStudy, type PlantedLayerStudy } from './study.js';
+import { checkSavedBackbone, ensureBackbone } from './sweep.js';
+import { appendJsonl, newSession, readJsonl, recordSession } from './results.js';
+import { slopeWithInterval } from './planted-loss.js';
+import { cacheLayerInput, firstImages, type PlantedCache } from './planted-cache.js';
+import { plantedLayer, type LayerTokens, type LayerWeights } from './planted-layer.js';
+import { drawVaptPart, fitLayer, fixedStart, layerLosses, plantTruth, plantedTargets, vaptGridSize } from './planted-layer-fit.js';
+
+type Form = PlantedLayerStudy['forms'][number];
+type Regime = PlantedLayerStudy['regimes'][number];
+
+export const LAYER_LOSSES = ['D1', 'atoms-single', 'atoms-multi', 'atoms-multi-min'] as const;
+
+export interface LayerFitLine {
+  kind: 'fit';
+  study: string;
+  form: string;
+  base: string;
+  regime: Regime;
+  L: number;
+  Lstar: number;
+  block: number;
+  n: number;
+  seed: number;
+  stopReason: string;
+  converged: boolean;
+  atCap: boolean;
+  steps: number;
+  evaluations: number;
+  trainObjective: number;
+  noiseVar: number;
+  gradientNorm: number;
+  D1: number;
+  'atoms-single'?: number;
+  'atoms-multi'?: number;
+  'atoms-multi-min'?: number;
+  cells: number[];
+  switchedOff: boolean;
+  escaped: boolean;
+  tunableParams: number;
+  seconds: number;
+  backend: string;
+  device: string;
+  finished: string;
+}
+
+export interface LayerSlopeLine {
+  kind: 'slope';
+  study: string;
+  form: string;
+  regime: Regime;
+  loss: (typeof LAYER_LOSSES)[number];
+  slope: number;
+  ci: [number, number];
+  tInterval: [number, number];
+  points: number;
+  ns: number[];
+  capShare: Record<string, number>;
+  finished: string;
+}
+
+/** Images of the subsample the Gauss-Newton preconditioner is computed on (src/vit/planted-layer-fit.ts). */
+export const PRECONDITION_IMAGES = 32;
+
+const labelOf = (f: Form): string => f.label ?? f.name;
+
+/** One (form, regime, n, seed) fit on a cache of at least n images. */
+export function plantedLayerFit(study: PlantedLayerStudy, cache: { tokens: LayerTokens; weights: LayerWeights }, form: Form, regime: Regime, n: number, seed: number): Omit<LayerFitLine, 'kind' | 'study' | 'backend' | 'device' | 'finished'> {
+  const t0 = performance.now();
+  const label = labelOf(form);
+  const tokens = firstImages(cache.tokens, n);
+  const vaptOpts = { K: form.kernel, padding: form.padding, rank: form.rank, residual: form.residual };
+  const vapt = form.name === 'vapt' ? drawVaptPart(tokens.d, vaptOpts, deriveSeed(study.backbone.seed, label, 'vapt-part')) : undefined;
+  const hw = form.name === 'vapt' ? vaptGridSize(tokens.grid, vaptOpts) : 0;
+  const Lstar = form.prompts;
+  const L = regime === 'exact' ? Lstar : Lstar + 1;
+  const { truth, blockScale } = plantTruth(form.name, Lstar, cache.weights, hw, { plantScale: study.plantScale, plantBias: study.plantBias }, deriveSeed(seed, label, 'truth'));
+  const teacher = plantedLayer(tokens, cache.weights, { form: form.name, atoms: Lstar, ...(vapt ? { vapt } : {}) });
+  const Y = plantedTargets(teacher, teacher.fromMeasure(truth), study.noise, makeRng(deriveSeed(seed, label, 'noise', n)));
+  const student = L === Lstar ? teacher : plantedLayer(tokens, cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
+  const theta0 = fixedStart(student, truth, blockScale, study.start.scale, makeRng(deriveSeed(seed, label, regime, 'start', n)));
+  const sub = plantedLayer(firstImages(tokens, Math.min(n, PRECONDITION_IMAGES)), cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
+  const fit = fitLayer(student, Y, theta0, study.fit, sub);
+  const losses = layerLosses(student.toMeasure(fit.theta), truth, study.health);
+  return {
+    form: label,
+    base: form.name,
+    regime,
+    L,
+    Lstar,
+    block: study.block,
+    n,
+    seed,
+    stopReason: fit.stopReason,
+    converged: fit.converged,
+    atCap: fit.stopReason === 'cap',
+    steps: fit.steps,
+    evaluations: fit.evaluations,
+    trainObjective: fit.trainObjective,
+    noiseVar: study.noise * study.noise,
+    gradientNorm: fit.gradientNorm,
+    ...losses,
+    tunableParams: student.nParams,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export interface PlantedLayerOptions {
+  readonly backend?: BackendRequest;
+  readonly quiet?: boolean;
+  readonly quick?: boolean;
+  readonly log?: (m: string) => void;
+}
+
+export interface PlantedLayerSummary {
+  ran: number;
+  skipped: number;
+  slopes: LayerSlopeLine[];
+  backend: string;
+  device: string;
+  results: string;
+}
+
+/** The cells of the study (or its quick block). */
+function planCells(study: PlantedLayerStudy, quick: boolean): Array<{ form: Form; regime: Regime; n: number; seed: number }> {
+  const q = study.quick;
+  if (quick && q === undefined) throw new Error(`${study.name}: --quick needs a "quick" block in study.json`);
+  const ns = quick ? (q as NonNullable<typeof q>).n : study.n;
+  const seeds = quick ? (q as NonNullable<typeof q>).seeds : study.seeds;
+  const forms = quick && q?.forms !== undefined ? study.forms.filter((f) => (q.forms as string[]).includes(labelOf(f))) : study.forms;
+  const cells = [];
+  for (const seed of seeds) for (const n of ns) for (const form of forms) for (const regime of study.regimes) cells.push({ form, regime, n, seed });
+  return cells;
+}
+
+/** Slope lines per (form, regime, loss) over the converged fits, with the cap share per n. */
+export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerFitLine>): LayerSlopeLine[] {
+  const out: LayerSlopeLine[] = [];
+  for (const form of study.forms) {
+    for (const regime of study.regimes) {
+      const all = fits.filter((f) => f.form === labelOf(form) && f.regime === regime);
+      if (all.length === 0) continue;
+      const capShare: Record<string, number> = {};
+      for (const n of [...new Set(all.map((f) => f.n))].sort((a, b) => a - b)) {
+        const at = all.filter((f) => f.n === n);
+        capShare[String(n)] = at.filter((f) => !f.converged).length / at.length;
+      }
+      for (const loss of LAYER_LOSSES) {
+        const pts = all.filter((f) => f.converged && typeof f[loss] === 'number' && (f[loss] as number) > 0).map((f) => ({ n: f.n, loss: f[loss] as number }));
+        const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
+        if (ns.length < 2) continue;
+        const s = slopeWithInterval(pts, deriveSeed(1, labelOf(form), regime, loss, 'bootstrap'));
+        out.push({ kind: 'slope', study: study.name, form: labelOf(form), regime, loss, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, capShare, finished: new Date().toISOString() });
+      }
+    }
+  }
+  return out;
+}
+
+export async function runPlantedLayer(studyPath: string, options: PlantedLayerOptions = {}): Promise<PlantedLayerSummary> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const loaded = loadPlantedLayerStudy(studyPath);
+  const quick = options.quick === true;
+  // The quick grid may override the fit block (its results go to their own files).
+  const study: PlantedLayerStudy = quick && loaded.quick?.fit !== undefined ? { ...loaded, fit: { ...loaded.fit, ...loaded.quick.fit } } : loaded;
+  const dir = dirname(studyPath);
+  checkSavedBackbone(dir, study.backbone);
+  const sfx = quick ? '.quick' : '';
+  const resultsPath = join(dir, `results${sfx}.jsonl`);
+  const runPath = join(dir, `run${sfx}.json`);
+  for (const p of [resultsPath, runPath]) checkOutputFile(p);
+  const cells = planCells(study, quick);
+  const key = (c: { form: string; regime: string; n: number; seed: number }): string => `${c.form}|${c.regime}|${c.n}|${c.seed}`;
+  const existing = readJsonl<LayerFitLine | LayerSlopeLine>(resultsPath);
+  const done = new Set(existing.filter((l): l is LayerFitLine => l.kind === 'fit').map(key));
+  const todo = cells.filter((c) => !done.has(key({ form: labelOf(c.form), regime: c.regime, n: c.n, seed: c.seed })));
+  if (todo.length === 0) {
+    log(`${cells.length} fits, all already in ${resultsPath}: nothing to run`);
+    return { ran: 0, skipped: cells.length, slopes: existing.filter((l): l is LayerSlopeLine => l.kind === 'slope'), backend: 'none', device: 'none', results: resultsPath };
+  }
+  const lock = acquireLock(resultsPath);
+  try {
+    const info = await selectBackend(options.backend ?? 'auto', { log });
+    log(`backend: ${info.backend} (${info.device}) for the frozen backbone; the planted layer is float64 JavaScript`);
+    readJsonl(resultsPath, true);
+    const session = newSession(`vit planted ${studyPath}${quick ? ' --quick' : ''}`, info.backend, info.device);
+    const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
+    session['backbone'] = meta;
+    session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
+    recordSession(runPath, study, session);
+    log(`${cells.length} fits, ${cells.length - todo.length} already in ${resultsPath}, ${todo.length} to run`);
+    const bar = progressBar(todo.length, 'planted-layer', { quiet: options.quiet, every: 1 });
+    const t0 = Date.now();
+    const caches: Record<string, number> = {};
+    const size = study.backbone.vit.imageSize;
+    for (const seed of [...new Set(todo.map((c) => c.seed))]) {
+      const mine = todo.filter((c) => c.seed === seed);
+      const nMax = Math.max(...mine.map((c) => c.n));
+      const cache: PlantedCache = cacheLayerInput(weights, study.block, trainSet(study.task, nMax, seed, size));
+      caches[String(seed)] = cache.seconds;
+      log(`seed ${seed}: ${nMax} images to block ${study.block} in ${cache.seconds.toFixed(1)} s`);
+      for (const c of mine) {
+        const r = plantedLayerFit(study, cache, c.form, c.regime, c.n, c.seed);
+        const line: LayerFitLine = { kind: 'fit', study: study.name, ...r, backend: info.backend, device: info.device, finished: new Date().toISOString() };
+        appendJsonl(resultsPath, line);
+        session.cells.ran += 1;
+        recordSession(runPath, study, { ...session, cacheSeconds: caches, seconds: (Date.now() - t0) / 1000 });
+        bar.tick(1, `${r.form} ${r.regime} n=${c.n} seed=${c.seed}: ${r.stopReason} after ${r.steps} steps, D1 ${r.D1.toPrecision(3)}, ${r.seconds.toFixed(1)} s`);
+      }
+    }
+    bar.stop();
+    const fits = readJsonl<LayerFitLine | LayerSlopeLine>(resultsPath).filter((l): l is LayerFitLine => l.kind === 'fit');
+    const slopes = layerSlopes(study, fits);
+    writeFileSync(resultsPath, [...fits, ...slopes].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    session.end = new Date().toISOString();
+    session.seconds = (Date.now() - t0) / 1000;
+    recordSession(runPath, study, { ...session, cacheSeconds: caches });
+    for (const s of slopes) log(`${s.form} ${s.regime} ${s.loss}: slope ${s.slope.toFixed(3)} [${s.ci[0].toFixed(3)}, ${s.ci[1].toFixed(3)}] over n = ${s.ns.join(', ')}`);
+    disposeVit(weights);
+    return { ran: todo.length, skipped: cells.length - todo.length, slopes, backend: info.backend, device: info.device, results: resultsPath };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The planted-layer study end to end on a tiny backbone (wasm for the frozen part): one fit line
+ * per (form, regime, n, seed) with stop reason, steps and the simulation's losses; slope lines
+ * per (form, regime, loss) with the cap share; a second run skips every fit; --quick writes its
+ * own files; a block beyond the depth is refused before anything is written.
+ */
+import './quiet-tfjs.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPlantedLayer, type LayerFitLine } from '../../src/vit/planted-layer-study.js';
+import { InputError } from '../../src/util/errors.js';
+
+const vit = { imageSize: 14, channels: 1, patch: 7, width: 16, depth: 2, heads: 2, mlpRatio: 2 };
+
+test('tiny planted-layer run: fit lines with stop reasons and losses, slope lines, resumable, quick apart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'planted-layer-'));
+  const path = join(dir, 'study.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      kind: 'vit-planted-layer',
+      name: 'planted-layer-test',
+      backbone: { vit, trainSize: 200, testSize: 50, steps: 5 },
+      block: 1,
+      forms: [{ name: 'vpt-deep', prompts: 1 }, { name: 'kv', prompts: 1 }, { name: 'vapt', prompts: 1, kernel: 1, rank: 2 }],
+      n: [8, 16],
+      seeds: [1],
+      noise: 0.01,
+      fit: { maxSteps: 30 },
+      quick: { n: [8, 12], seeds: [2], forms: ["kv"], fit: { maxSteps: 5 } },
+    }),
+  );
+  const quiet = { backend: 'wasm' as const, quiet: true, log: () => {} };
+  const r1 = await runPlantedLayer(path, quiet);
+  assert.equal(r1.ran, 12);
+  const read = (f: string): Array<Record<string, unknown>> => readFileSync(join(dir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = read('results.jsonl');
+  const fits = lines.filter((l) => l.kind === 'fit') as unknown as LayerFitLine[];
+  assert.equal(fits.length, 12);
+  for (const f of fits) {
+    assert.ok(['tolerance', 'cap', 'stalled', 'non-finite'].includes(f.stopReason));
+    assert.equal(f.converged, f.stopReason === 'tolerance');
+    assert.equal(f.atCap, f.stopReason === 'cap');
+    assert.ok(f.steps <= 30);
+    assert.equal(f.noiseVar, 1e-4);
+    assert.ok(Number.isFinite(f.trainObjective) && Number.isFinite(f.D1));
+    assert.equal(Number.isFinite(f['atoms-single'] ?? NaN), f.cells.includes(1), 'atoms-single exactly when a singleton cell exists');
+    assert.equal(f.L, f.regime === 'exact' ? 1 : 2);
+    assert.equal(f.cells.reduce((a, b) => a + b, 0), f.L);
+    if (f.regime === 'over' && f.cells.some((c) => c >= 2)) assert.ok(f['atoms-multi'] !== undefined);
+  }
+  for (const s of lines.filter((l) => l.kind === 'slope')) {
+    assert.ok(Number.isFinite(s.slope));
+    assert.deepEqual(Object.keys(s.capShare as object), ['8', '16']);
+  }
+  const before = readFileSync(join(dir, 'results.jsonl'), 'utf8');
+  const r2 = await runPlantedLayer(path, quiet);
+  assert.equal(r2.ran, 0);
+  assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before);
+  const rq = await runPlantedLayer(path, { ...quiet, quick: true });
+  assert.equal(rq.ran, 4, 'kv x 2 regimes x 2 n x 1 seed');
+  for (const f of read('results.quick.jsonl').filter((l) => l.kind === 'fit')) assert.ok((f.steps as number) <= 5, 'the quick fit block caps the steps');
+  assert.ok(existsSync(join(dir, 'results.quick.jsonl')) && existsSync(join(dir, 'run.quick.json')));
+  assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before, 'quick fits do not mix with the full grid');
+
+  const bad = mkdtempSync(join(tmpdir(), 'planted-layer-bad-'));
+  const badPath = join(bad, 'study.json');
+  writeFileSync(badPath, JSON.stringify({ kind: 'vit-planted-layer', name: 'bad', backbone: { vit }, block: 2, forms: [{ name: 'kv' }], n: [8, 16], seeds: [1] }));
+  await assert.rejects(runPlantedLayer(badPath, quiet), (e: unknown) => e instanceof InputError && e.field === `${badPath}: block`);
+  assert.ok(!existsSync(join(bad, 'results.jsonl')));
+});

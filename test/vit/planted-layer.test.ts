@@ -1,0 +1,131 @@
+/**
+ * The float64 prompted layer of the planted-layer study on a small random network (d = 8,
+ * 2 heads, a 3 x 3 patch grid + CLS): analytic gradients against central finite differences,
+ * and recovery of the planted prompts from noiseless targets (all tokens' outputs) to 1e-6 up
+ * to the order of the prompts (cells of the toolkit's Voronoi assignment), for each form's
+ * exact-specified student.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeRng } from '../../src/util/rng.js';
+import { atomReport } from '../../src/loss/atoms.js';
+import { plantedLayer, type LayerTokens, type LayerWeights, type PlantedForm, PLANTED_FORMS } from '../../src/vit/planted-layer.js';
+import { drawVaptPart, fitLayer, fixedStart, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
+
+const d = 8;
+const heads = 2;
+const grid: [number, number] = [3, 3];
+const T = 10;
+
+function network(seed: number, n: number): { tokens: LayerTokens; weights: LayerWeights } {
+  const rng = makeRng(seed);
+  const g = (len: number, sd: number): Float64Array => Float64Array.from({ length: len }, () => sd * rng.normal());
+  const weights: LayerWeights = { d, heads, WQ: g(d * d, 1 / Math.sqrt(d)), WK: g(d * d, 1 / Math.sqrt(d)), WV: g(d * d, 1 / Math.sqrt(d)), bQ: g(d, 0.1), bK: g(d, 0.1), bV: g(d, 0.1) };
+  return { tokens: { n, T, d, X: g(n * T * d, 1), grid }, weights };
+}
+
+const vaptOpts = { K: 2, padding: 0, rank: 4, residual: true };
+
+function layerOf(form: PlantedForm, L: number, n: number) {
+  const { tokens, weights } = network(11, n);
+  const vapt = form === 'vapt' ? drawVaptPart(d, vaptOpts, 5) : undefined;
+  return { layer: plantedLayer(tokens, weights, { form, atoms: L, ...(vapt ? { vapt } : {}) }), weights };
+}
+
+test('analytic gradient matches central differences (1e-6 relative) for vpt-deep, kv and vapt', () => {
+  for (const form of PLANTED_FORMS) {
+    const { layer, weights } = layerOf(form, 3, 6);
+    const { truth, blockScale } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.3 }, 3);
+    const rng = makeRng(9);
+    const thetaStar = layerOf(form, 2, 6).layer.fromMeasure(truth);
+    const Y = plantedTargets(layerOf(form, 2, 6).layer, thetaStar, 0.2, rng);
+    const theta = fixedStart(layer, truth, blockScale, 0.5, rng);
+    const obj = layer.objective(Y);
+    const grad = new Float64Array(layer.nParams);
+    obj.valueAndGradient(theta, grad);
+    const g2 = new Float64Array(layer.nParams);
+    let worst = 0;
+    let scale = 0;
+    for (const v of grad) scale = Math.max(scale, Math.abs(v));
+    for (let k = 0; k < layer.nParams; k++) {
+      const h = 1e-5;
+      const tp = Float64Array.from(theta);
+      const tm = Float64Array.from(theta);
+      tp[k] = (tp[k] as number) + h;
+      tm[k] = (tm[k] as number) - h;
+      const fd = (obj.valueAndGradient(tp, g2) - obj.valueAndGradient(tm, g2)) / (2 * h);
+      worst = Math.max(worst, Math.abs(fd - (grad[k] as number)) / scale);
+    }
+    assert.ok(scale > 0, `${form}: gradient not zero`);
+    assert.ok(worst < 1e-6, `${form}: finite-difference error ${worst} relative to max |grad| ${scale}`);
+  }
+});
+
+test('noiseless targets: each exact student recovers the planted prompts to 1e-6 (up to order)', () => {
+  for (const form of PLANTED_FORMS) {
+    const { layer, weights } = layerOf(form, 2, 30);
+    const { truth, blockScale } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.5 }, 21);
+    const thetaStar = layer.fromMeasure(truth);
+    const rng = makeRng(4);
+    const Y = plantedTargets(layer, thetaStar, 0, rng);
+    // Start: the prompts in reversed order (a permutation), then perturbed.
+    const reversed = { atoms: [...truth.atoms].reverse() };
+    const theta0 = fixedStart(layer, reversed, blockScale, 0.2, rng);
+    const fit = fitLayer(layer, Y, theta0, { fatol: 1e-26, gtol: 1e-13, ftol: 0, maxSteps: 20000 });
+    assert.equal(fit.stopReason, 'tolerance', `${form}: ${fit.stopReason} after ${fit.steps} steps, objective ${fit.trainObjective}`);
+    const fitted = layer.toMeasure(fit.theta);
+    const rep = atomReport(fitted, truth);
+    assert.deepEqual(rep.cells.map((c) => c.size), [1, 1], `${form}: one fitted atom per planted atom`);
+    assert.notDeepEqual(rep.atoms.map((a) => a.cell), [0, 1], `${form}: the start was reversed, so the cells are too`);
+    for (const a of rep.atoms) assert.ok(a.distance < 1e-6, `${form}: atom error ${a.distance}`);
+    for (const c of rep.cells) assert.ok(Math.abs((c.weightSum as number) - (c.trueWeight as number)) < 1e-6, `${form}: weight ${c.weightSum} vs ${c.trueWeight}`);
+    const losses = layerLosses(fitted, truth);
+    assert.ok(losses.D1 < 1e-5 && (losses['atoms-single'] as number) < 1e-6, `${form}: D1 ${losses.D1}`);
+    assert.equal(losses['atoms-multi'], undefined, 'no multi-atom cell in an exact fit');
+  }
+});
+
+test('an over-specified student has one cell of two atoms and reports atoms-multi', () => {
+  const form: PlantedForm = 'vpt-deep';
+  const { layer, weights } = layerOf(form, 3, 30);
+  const { truth, blockScale } = plantTruth(form, 2, weights, 0, { plantScale: 1, plantBias: 0.5 }, 21);
+  const exact = layerOf(form, 2, 30).layer;
+  const rng = makeRng(8);
+  const Y = plantedTargets(exact, exact.fromMeasure(truth), 0.05, rng);
+  const fit = fitLayer(layer, Y, fixedStart(layer, truth, blockScale, 0.1, rng), { maxSteps: 300 });
+  const losses = layerLosses(layer.toMeasure(fit.theta), truth);
+  assert.deepEqual([...losses.cells].sort(), [1, 2]);
+  assert.ok(losses['atoms-multi'] !== undefined && losses['atoms-multi-min'] !== undefined);
+  assert.ok((losses['atoms-multi-min'] as number) <= (losses['atoms-multi'] as number));
+  assert.ok(['tolerance', 'cap', 'stalled'].includes(fit.stopReason));
+  assert.equal(fit.converged, fit.stopReason === 'tolerance');
+});
+
+test('the Gauss-Newton-preconditioned fit (refreshed every 20 steps) recovers the planted prompts to 1e-6 too', () => {
+  for (const form of PLANTED_FORMS) {
+    const { tokens, weights } = network(11, 30);
+    const vapt = form === 'vapt' ? drawVaptPart(d, vaptOpts, 5) : undefined;
+    const cfg = { form, atoms: 2, ...(vapt ? { vapt } : {}) };
+    const layer = plantedLayer(tokens, weights, cfg);
+    const sub = plantedLayer({ ...tokens, n: 8, X: tokens.X.subarray(0, 8 * T * d) }, weights, cfg);
+    const { truth, blockScale } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.5 }, 22);
+    const rng = makeRng(6);
+    const Y = plantedTargets(layer, layer.fromMeasure(truth), 0, rng);
+    const fit = fitLayer(layer, Y, fixedStart(layer, truth, blockScale, 0.2, rng), { fatol: 1e-26, gtol: 1e-13, ftol: 0, maxSteps: 5000 }, sub, 20);
+    assert.equal(fit.stopReason, 'tolerance', `${form}: ${fit.stopReason} after ${fit.steps} steps`);
+    const rep = atomReport(layer.toMeasure(fit.theta), truth);
+    for (const a of rep.atoms) assert.ok(a.distance < 1e-6, `${form}: atom error ${a.distance}`);
+  }
+});
+
+test('the preconditioned fit reports the cap over all rounds, not converged', () => {
+  const { tokens, weights } = network(11, 30);
+  const layer = plantedLayer(tokens, weights, { form: 'kv', atoms: 2 });
+  const { truth, blockScale } = plantTruth('kv', 2, weights, 0, { plantScale: 1, plantBias: 0.5 }, 22);
+  const rng = makeRng(6);
+  const Y = plantedTargets(layer, layer.fromMeasure(truth), 0.1, rng);
+  const fit = fitLayer(layer, Y, fixedStart(layer, truth, blockScale, 0.5, rng), { gtol: 1e-12, ftol: 0, maxSteps: 12 }, layer, 5);
+  assert.equal(fit.stopReason, 'cap');
+  assert.equal(fit.converged, false);
+  assert.equal(fit.steps, 12);
+});
