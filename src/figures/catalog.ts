@@ -136,17 +136,25 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
   },
   {
     id: 'sim-vs-vit',
-    caption: 'Slopes of the prompt-estimation loss against n: simulated prompt mixtures beside planted prompts recovered inside a real (tiny) ViT.',
-    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl', 'experiments/vit-planted-tiny/results.jsonl'],
+    caption: 'Slopes of the per-atom error (atoms-single) of exact-specified students against n: simulated prompt mixtures beside planted prompts fitted in one layer of a real (tiny) ViT; below, the earlier CLS-feature ViT study (D1, a fixed step budget).',
+    inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl', 'experiments/vit-planted-layer/results.jsonl', 'experiments/vit-planted-tiny/results.jsonl'],
     build: (root) => {
-      const table = studyRateTable(join(root, 'experiments/vpt-vs-vapt'), { bootstrap: 2000 });
+      const exact = ['vpt exact [fixed]', 'kv exact [fixed]', 'vapt exact [fixed]'];
+      const table = studyRateTable(join(root, 'experiments/vpt-vs-vapt'), { bootstrap: 2000, losses: ['atoms-single'], variants: exact });
       const entries: SlopeEntry[] = table.rows
-        .filter((r) => r.main && ['vpt exact [fixed]', 'vapt exact [fixed]', 'vpt over [fixed]', 'vapt over [fixed]'].includes(r.variant))
-        .map((r) => ({ source: 'simulation', method: r.variant, slope: r.slope, lo: r.ci[0], hi: r.ci[1] }));
+        .filter((r) => r.loss === 'atoms-single' && exact.includes(r.variant))
+        .map((r) => ({ source: 'simulation, atoms-single', method: r.variant.replace(' [fixed]', ''), slope: r.slope, lo: r.ci[0], hi: r.ci[1] }));
+      const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
+      if (existsSync(layer)) {
+        const forms: Record<string, string> = { 'vpt-deep': 'vpt exact', kv: 'kv exact', vapt: 'vapt exact' };
+        for (const s of readJsonl<PlantedSlope & { regime?: string; loss?: string }>(layer).filter((l) => l.kind === 'slope' && l.regime === 'exact' && l.loss === 'atoms-single')) {
+          entries.push({ source: 'ViT layer, atoms-single', method: forms[s.form] ?? s.form, slope: s.slope, lo: s.ci[0], hi: s.ci[1] });
+        }
+      }
       const planted = join(root, 'experiments/vit-planted-tiny/results.jsonl');
       if (existsSync(planted)) {
         for (const s of readJsonl<PlantedSlope>(planted).filter((l) => l.kind === 'slope')) {
-          entries.push({ source: 'planted in ViT', method: s.form, slope: s.slope, lo: s.ci[0], hi: s.ci[1] });
+          entries.push({ source: 'ViT CLS, D1, 150 steps', method: s.form, slope: s.slope, lo: s.ci[0], hi: s.ci[1] });
         }
       }
       return simVsVitSpec({ entries, claims: [{ label: `n^${fmt(-0.5, 1)}`, slope: -0.5 }, { label: 'no decay', slope: 0 }], title: 'Simulation vs ViT: slope of prompt-estimation loss', size: 'single' });
