@@ -13,9 +13,10 @@
  *      d f_r / d V_sk     = g_j u_k delta_rs,           d f_r / d v0_s    = g_j delta_rs,
  *      d f_r / d A_sl     = g_j x_l delta_rs,           d f_r / d a_s     = g_j delta_rs,
  *      d f_r / d eta_s    = g_j delta_rs (constant expert).
- * Every value is computed with the same operations in the same order as the family's `predict`
- * and `jacobian`, so the prepared path is bitwise equal to the plain one (and LM fits take the
- * same iterates exactly).
+ * Values are computed in the order of the family's `predict` and `jacobian` (sums accumulate
+ * term by term in the same order), except that tanh is `tanhExpm1` (a few ulp from Math.tanh)
+ * and d f / d W_kl is (g_j dz_rk) x_l rather than g_j (dz_rk x_l): the prepared path agrees with
+ * the plain one to rounding (tested to 1e-10 relative, with LM taking the same iterates).
  */
 import { InputError } from '../util/errors.js';
 import { activations } from './experts/activation.js';
@@ -57,6 +58,16 @@ export function hasPreparedSoftmaxMoe(gate: GateSpec, expert: ExpertSpec, q: num
   return gate.kind === 'affine' && expertShape(expert, q) !== null;
 }
 
+/**
+ * tanh(z) = expm1(2 z) / (expm1(2 z) + 2), within a few ulp of Math.tanh (which is about three
+ * times dearer in V8); 1 for z > 20, where Math.tanh also rounds to 1.
+ */
+export function tanhExpm1(z: number): number {
+  if (z > 20) return 1;
+  const e = Math.expm1(2 * z);
+  return e / (e + 2);
+}
+
 export function prepareSoftmaxMoe(lay: SoftmaxMoeLayout, samples: Samples): PreparedFamily {
   const L = lay.atoms;
   const d = lay.inputDim;
@@ -80,88 +91,210 @@ export function prepareSoftmaxMoe(lay: SoftmaxMoeLayout, samples: Samples): Prep
   const ov0 = oV + (mlp?.outLayer === true ? q * h : 0);
 
   const theta = new Float64Array(P);
-  // Per sample: logits / gates, expert outputs, hidden layer (u, sigma').
-  const gl = new Float64Array(L);
-  const E = new Float64Array(L * q);
-  const u = new Float64Array(Math.max(1, L * h));
-  const du = new Float64Array(Math.max(1, L * h));
-  // Per block (capacity T samples): G[j T + t] = g_j, C[(j q + r) T + t] = g_j (e_jr - f_r),
-  // U[(j h + k) T + t] = u_k, DZ[((j q + r) h + k) T + t] = d e_jr / d z_jk.
-  let cap = 0;
-  let G = new Float64Array(0);
-  let C = new Float64Array(0);
-  let U = new Float64Array(0);
-  let DZ = new Float64Array(0);
-  const ensure = (T: number): void => {
-    if (T <= cap) return;
-    cap = T;
-    G = new Float64Array(L * T);
-    C = new Float64Array(L * q * T);
-    U = new Float64Array(Math.max(1, L * h * T));
-    DZ = new Float64Array(Math.max(1, L * q * h * T));
-  };
+  // Block scratch, structure of arrays (capacity T samples; index [row] * T + t):
+  //   G[j] logits, then g_j;  Eb[j q + r] = e_jr;  F[r] = f_r;  MX, ZS softmax max and sum;
+  //   U[j h + k] = u_k (z_k before the activation);  DU[j h + k] = sigma'(z_k);
+  //   C[j q + r] = g_j (e_jr - f_r);  DZ[(j q + r) h + k] = g_j d e_jr / d z_jk.
+  // Fixed capacity (const arrays let the compiler keep their bases in registers); longer runs
+  // are processed in chunks of CAP samples.
+  const CAP = 128;
+  const G = new Float64Array(L * CAP);
+  const Eb = new Float64Array(L * q * CAP);
+  const F = new Float64Array(q * CAP);
+  const MX = new Float64Array(CAP);
+  const ZS = new Float64Array(CAP);
+  const U = new Float64Array(Math.max(1, L * h * CAP));
+  const DU = new Float64Array(Math.max(1, L * h * CAP));
+  const C = new Float64Array(L * q * CAP);
+  const DZ = new Float64Array(Math.max(1, L * q * h * CAP));
 
-  /** Sample i: gl = softmax gates, E = expert outputs, out[oo + r] = f_r; with derivative also u, du. */
-  const forward = (i: number, out: Float64Array, oo: number, withDerivative: boolean): void => {
-    const xi = i * d;
+  /**
+   * Forward over samples i0 + t, t < T, each quantity a loop over t with its parameter hoisted
+   * (the sums accumulate in the same order as predict: s = 0, s += theta_k x_k, k ascending).
+   * T <= CAP. Leaves G = gates, Eb, F (and U, DU with withDerivative); out[oo + t q + r] = f_r.
+   */
+  const forward = (i0: number, T: number, out: Float64Array, oo: number, withDerivative: boolean): void => {
     for (let j = 0; j < L; j++) {
       const go = gOff[j] as number;
-      if (go < 0) gl[j] = 0;
+      const gT = j * T;
+      if (go < 0) G.fill(0, gT, gT + T);
       else {
-        let s = 0;
-        for (let k = 0; k < d; k++) s += (theta[go + 1 + k] as number) * (X[xi + k] as number);
-        gl[j] = (theta[go] as number) + s;
+        G.fill(0, gT, gT + T);
+        for (let k = 0; k < d; k++) {
+          const bk = theta[go + 1 + k] as number;
+          const xo = k * n + i0;
+          for (let t = 0; t < T; t++) G[gT + t] = (G[gT + t] as number) + bk * (XT[xo + t] as number);
+        }
+        const b = theta[go] as number;
+        for (let t = 0; t < T; t++) G[gT + t] = b + (G[gT + t] as number);
       }
       const eo = eOff[j] as number;
-      const jq = j * q;
       if (mlp === null) {
-        if (shape.kind === 'constant') for (let r = 0; r < q; r++) E[jq + r] = theta[eo + r] as number;
-        else
-          for (let r = 0; r < q; r++) {
-            let s = theta[eo + q * d + r] as number;
-            for (let k = 0; k < d; k++) s += (theta[eo + r * d + k] as number) * (X[xi + k] as number);
-            E[jq + r] = s;
-          }
-      } else {
-        const jh = j * h;
-        for (let k = 0; k < h; k++) {
-          let z = theta[eo + oc + k] as number;
-          const w = eo + k * d;
-          for (let l = 0; l < d; l++) z += (theta[w + l] as number) * (X[xi + l] as number);
-          if (mlp.tanh) {
-            const t = Math.tanh(z);
-            u[jh + k] = t;
-            if (withDerivative) du[jh + k] = 1 - t * t;
-          } else {
-            const fz = mlp.f(z);
-            u[jh + k] = fz;
-            if (withDerivative) du[jh + k] = mlp.df(z, fz);
+        for (let r = 0; r < q; r++) {
+          const eT = (j * q + r) * T;
+          if (shape.kind === 'constant') Eb.fill(theta[eo + r] as number, eT, eT + T);
+          else {
+            Eb.fill(theta[eo + q * d + r] as number, eT, eT + T);
+            for (let k = 0; k < d; k++) {
+              const ak = theta[eo + r * d + k] as number;
+              const xo = k * n + i0;
+              for (let t = 0; t < T; t++) Eb[eT + t] = (Eb[eT + t] as number) + ak * (XT[xo + t] as number);
+            }
           }
         }
-        if (!mlp.outLayer) for (let r = 0; r < q; r++) E[jq + r] = u[jh + r] as number;
-        else
-          for (let r = 0; r < q; r++) {
-            let s = mlp.outBias ? (theta[eo + ov0 + r] as number) : 0;
-            for (let k = 0; k < h; k++) s += (theta[eo + oV + r * h + k] as number) * (u[jh + k] as number);
-            E[jq + r] = s;
+        continue;
+      }
+      for (let k = 0; k < h; k++) {
+        const uT = (j * h + k) * T;
+        U.fill(theta[eo + oc + k] as number, uT, uT + T);
+        const w = eo + k * d;
+        for (let l = 0; l < d; l++) {
+          const wl = theta[w + l] as number;
+          const xo = l * n + i0;
+          for (let t = 0; t < T; t++) U[uT + t] = (U[uT + t] as number) + wl * (XT[xo + t] as number);
+        }
+        if (mlp.tanh) {
+          for (let t = 0; t < T; t++) {
+            const v = tanhExpm1(U[uT + t] as number);
+            U[uT + t] = v;
+            if (withDerivative) DU[uT + t] = 1 - v * v;
           }
+        } else {
+          const { f, df } = mlp;
+          for (let t = 0; t < T; t++) {
+            const z = U[uT + t] as number;
+            const fz = f(z);
+            U[uT + t] = fz;
+            if (withDerivative) DU[uT + t] = df(z, fz);
+          }
+        }
+      }
+      for (let r = 0; r < q; r++) {
+        const eT = (j * q + r) * T;
+        if (!mlp.outLayer) {
+          Eb.set(U.subarray((j * h + r) * T, (j * h + r) * T + T), eT);
+          continue;
+        }
+        Eb.fill(mlp.outBias ? (theta[eo + ov0 + r] as number) : 0, eT, eT + T);
+        for (let k = 0; k < h; k++) {
+          const vk = theta[eo + oV + r * h + k] as number;
+          const uT = (j * h + k) * T;
+          for (let t = 0; t < T; t++) Eb[eT + t] = (Eb[eT + t] as number) + vk * (U[uT + t] as number);
+        }
       }
     }
-    // Softmax (max-shifted), as softmaxInPlace.
-    let mx = -Infinity;
-    for (let j = 0; j < L; j++) mx = Math.max(mx, gl[j] as number);
-    let zs = 0;
+    // Softmax over j per sample (max-shifted, as softmaxInPlace), then f_r = sum_j g_j e_jr.
+    MX.fill(-Infinity, 0, T);
+    for (let j = 0; j < L; j++) for (let t = 0; t < T; t++) MX[t] = Math.max(MX[t] as number, G[j * T + t] as number);
+    ZS.fill(0, 0, T);
     for (let j = 0; j < L; j++) {
-      const e = Math.exp((gl[j] as number) - mx);
-      gl[j] = e;
-      zs += e;
+      const gT = j * T;
+      for (let t = 0; t < T; t++) {
+        const e = Math.exp((G[gT + t] as number) - (MX[t] as number));
+        G[gT + t] = e;
+        ZS[t] = (ZS[t] as number) + e;
+      }
     }
-    const inv = 1 / zs;
-    for (let j = 0; j < L; j++) gl[j] = (gl[j] as number) * inv;
+    for (let t = 0; t < T; t++) ZS[t] = 1 / (ZS[t] as number);
+    for (let j = 0; j < L; j++) {
+      const gT = j * T;
+      for (let t = 0; t < T; t++) G[gT + t] = (G[gT + t] as number) * (ZS[t] as number);
+    }
     for (let r = 0; r < q; r++) {
-      let s = 0;
-      for (let j = 0; j < L; j++) s += (gl[j] as number) * (E[j * q + r] as number);
-      out[oo + r] = s;
+      const fT = r * T;
+      F.fill(0, fT, fT + T);
+      for (let j = 0; j < L; j++) {
+        const gT = j * T;
+        const eT = (j * q + r) * T;
+        for (let t = 0; t < T; t++) F[fT + t] = (F[fT + t] as number) + (G[gT + t] as number) * (Eb[eT + t] as number);
+      }
+      for (let t = 0; t < T; t++) out[oo + t * q + r] = F[fT + t] as number;
+    }
+  };
+
+  /** Samples i0 + t, t < T <= CAP: out[oo + t q + r] = f_r and the J^T columns at rows oo + t q + r. */
+  const chunk = (i0: number, T: number, out: Float64Array, jt: Float64Array, stride: number, oo: number): void => {
+    forward(i0, T, out, oo, true);
+    // Per-sample coefficients: C = g_j (e_jr - f_r), DZ = g_j (V_rk sigma'(z_k)) (or g_j sigma' on the diagonal).
+    for (let j = 0; j < L; j++) {
+      const gT = j * T;
+      for (let r = 0; r < q; r++) {
+        const cT = (j * q + r) * T;
+        const fT = r * T;
+        for (let t = 0; t < T; t++) C[cT + t] = (G[gT + t] as number) * ((Eb[cT + t] as number) - (F[fT + t] as number));
+        if (mlp === null) continue;
+        const eo = eOff[j] as number;
+        for (let k = 0; k < h; k++) {
+          const zT = ((j * q + r) * h + k) * T;
+          const uT = (j * h + k) * T;
+          if (mlp.outLayer) {
+            const vk = theta[eo + oV + r * h + k] as number;
+            for (let t = 0; t < T; t++) DZ[zT + t] = (G[gT + t] as number) * (vk * (DU[uT + t] as number));
+          } else if (r === k) for (let t = 0; t < T; t++) DZ[zT + t] = (G[gT + t] as number) * (DU[uT + t] as number);
+          else DZ.fill(0, zT, zT + T);
+        }
+      }
+    }
+    // 2. columns of J^T, each a contiguous run over the block's samples (rows t q + r).
+    for (let j = 0; j < L; j++) {
+      const go = gOff[j] as number;
+      const eo = eOff[j] as number;
+      const gT = j * T;
+      if (go >= 0) {
+        for (let r = 0; r < q; r++) {
+          const cT = (j * q + r) * T;
+          const cb = go * stride + oo + r;
+          for (let t = 0; t < T; t++) jt[cb + t * q] = C[cT + t] as number;
+          for (let l = 0; l < d; l++) {
+            const a = (go + 1 + l) * stride + oo + r;
+            const xo = l * n + i0;
+            for (let t = 0; t < T; t++) jt[a + t * q] = (C[cT + t] as number) * (XT[xo + t] as number);
+          }
+        }
+      }
+      if (mlp === null) {
+        // constant: columns eo + s; affine: A (q x d) then a (q).
+        const oa = shape.kind === 'constant' ? eo : eo + q * d;
+        for (let s = 0; s < q; s++) {
+          if (shape.kind === 'affine') {
+            for (let l = 0; l < d; l++) {
+              const a = (eo + s * d + l) * stride + oo;
+              const xo = l * n + i0;
+              for (let t = 0; t < T; t++)
+                for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) * (XT[xo + t] as number) : 0;
+            }
+          }
+          const a = (oa + s) * stride + oo;
+          for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) : 0;
+        }
+        continue;
+      }
+      for (let r = 0; r < q; r++) {
+        for (let k = 0; k < h; k++) {
+          const zT = ((j * q + r) * h + k) * T;
+          for (let l = 0; l < d; l++) {
+            const a = (eo + k * d + l) * stride + oo + r;
+            const xo = l * n + i0;
+            for (let t = 0; t < T; t++) jt[a + t * q] = (DZ[zT + t] as number) * (XT[xo + t] as number);
+          }
+          const a = (eo + oc + k) * stride + oo + r;
+          for (let t = 0; t < T; t++) jt[a + t * q] = DZ[zT + t] as number;
+        }
+      }
+      if (mlp.outLayer) {
+        for (let s = 0; s < q; s++)
+          for (let k = 0; k < h; k++) {
+            const a = (eo + oV + s * h + k) * stride + oo;
+            const uT = (j * h + k) * T;
+            for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) * (U[uT + t] as number) : 0;
+          }
+      }
+      if (mlp.outBias) {
+        for (let s = 0; s < q; s++) {
+          const a = (eo + ov0 + s) * stride + oo;
+          for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) : 0;
+        }
+      }
     }
   };
 
@@ -171,91 +304,12 @@ export function prepareSoftmaxMoe(lay: SoftmaxMoeLayout, samples: Samples): Prep
       theta.set(t);
     },
     predictRows(i0, count, out) {
-      for (let t = 0; t < count; t++) forward(i0 + t, out, t * q, false);
+      for (let c0 = 0; c0 < count; c0 += CAP) forward(i0 + c0, Math.min(CAP, count - c0), out, c0 * q, false);
     },
     jacobianRows(i0, count, out, jt, stride) {
-      const T = count;
-      ensure(T);
-      // 1. forward, per-sample coefficients into the block scratch.
-      for (let t = 0; t < T; t++) {
-        forward(i0 + t, out, t * q, true);
-        for (let j = 0; j < L; j++) {
-          const gj = gl[j] as number;
-          G[j * T + t] = gj;
-          for (let r = 0; r < q; r++) C[(j * q + r) * T + t] = gj * ((E[j * q + r] as number) - (out[t * q + r] as number));
-          if (mlp !== null) {
-            const eo = eOff[j] as number;
-            for (let k = 0; k < h; k++) U[(j * h + k) * T + t] = u[j * h + k] as number;
-            for (let r = 0; r < q; r++)
-              for (let k = 0; k < h; k++) {
-                const duk = du[j * h + k] as number;
-                DZ[((j * q + r) * h + k) * T + t] = mlp.outLayer ? (theta[eo + oV + r * h + k] as number) * duk : r === k ? duk : 0;
-              }
-          }
-        }
-      }
-      // 2. columns of J^T, each a contiguous run over the block's samples (rows t q + r).
-      for (let j = 0; j < L; j++) {
-        const go = gOff[j] as number;
-        const eo = eOff[j] as number;
-        const gT = j * T;
-        if (go >= 0) {
-          for (let r = 0; r < q; r++) {
-            const cT = (j * q + r) * T;
-            const cb = go * stride + r;
-            for (let t = 0; t < T; t++) jt[cb + t * q] = C[cT + t] as number;
-            for (let l = 0; l < d; l++) {
-              const a = (go + 1 + l) * stride + r;
-              const xo = l * n + i0;
-              for (let t = 0; t < T; t++) jt[a + t * q] = (C[cT + t] as number) * (XT[xo + t] as number);
-            }
-          }
-        }
-        if (mlp === null) {
-          // constant: columns eo + s; affine: A (q x d) then a (q).
-          const oa = shape.kind === 'constant' ? eo : eo + q * d;
-          for (let s = 0; s < q; s++) {
-            if (shape.kind === 'affine') {
-              for (let l = 0; l < d; l++) {
-                const a = (eo + s * d + l) * stride;
-                const xo = l * n + i0;
-                for (let t = 0; t < T; t++)
-                  for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) * (XT[xo + t] as number) : 0;
-              }
-            }
-            const a = (oa + s) * stride;
-            for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) : 0;
-          }
-          continue;
-        }
-        for (let r = 0; r < q; r++) {
-          for (let k = 0; k < h; k++) {
-            const zT = ((j * q + r) * h + k) * T;
-            for (let l = 0; l < d; l++) {
-              const a = (eo + k * d + l) * stride + r;
-              const xo = l * n + i0;
-              for (let t = 0; t < T; t++) jt[a + t * q] = (G[gT + t] as number) * ((DZ[zT + t] as number) * (XT[xo + t] as number));
-            }
-            const a = (eo + oc + k) * stride + r;
-            for (let t = 0; t < T; t++) jt[a + t * q] = (G[gT + t] as number) * (DZ[zT + t] as number);
-          }
-        }
-        if (mlp.outLayer) {
-          for (let s = 0; s < q; s++)
-            for (let k = 0; k < h; k++) {
-              const a = (eo + oV + s * h + k) * stride;
-              const uT = (j * h + k) * T;
-              for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) * (U[uT + t] as number) : 0;
-            }
-        }
-        if (mlp.outBias) {
-          for (let s = 0; s < q; s++) {
-            const a = (eo + ov0 + s) * stride;
-            for (let t = 0; t < T; t++) for (let r = 0; r < q; r++) jt[a + t * q + r] = r === s ? (G[gT + t] as number) : 0;
-          }
-        }
-      }
+      for (let c0 = 0; c0 < count; c0 += CAP) chunk(i0 + c0, Math.min(CAP, count - c0), out, jt, stride, c0 * q);
     },
+
     flopsPerJacobian: L * (2 * d + 2 * q * (mlp === null ? (shape.kind === 'affine' ? d + 1 : 1) : h * (d + 2) + h + 1) + 2 * h * d + 20) + 2 * q * L,
   };
 }

@@ -11,7 +11,7 @@
  * (the multinomial-logit reference class); they are then not part of theta, and `fromMeasure`
  * maps any measure to its anchored equivalent by subtracting the last atom's gate parameters
  * (valid for score families linear in their parameters, as affine and quadratic are).
- * `prepare` (softmax-moe-prepared.ts, bitwise equal to predict / jacobian) exists for affine
+ * `prepare` (softmax-moe-prepared.ts, equal to predict / jacobian to rounding) exists for affine
  * gates with constant, affine or mlp experts; custom and quadratic families have none.
  * Jacobian:
  *   d f / d eta_j   = g_j d e_j / d eta_j

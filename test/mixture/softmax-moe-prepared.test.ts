@@ -6,6 +6,7 @@ import { sampleInputs, sampleResponses } from '../../src/mixture/sample.js';
 import type { RegressionFamily } from '../../src/mixture/family.js';
 import { leastSquares, type LmRun } from '../../src/estimate/least-squares.js';
 import { affineExpert } from '../../src/mixture/experts/affine.js';
+import { tanhExpm1 } from '../../src/mixture/softmax-moe-prepared.js';
 import { makeRng } from '../../src/util/rng.js';
 import { relErr } from './finite-diff.js';
 
@@ -79,8 +80,8 @@ test('softmax MoE: prepared predictRows / jacobianRows equal predict / jacobian 
   );
 });
 
-test('softmax MoE: prepared form at the bench shape (L = 4, d = 4, tanh expert, anchored)', () => {
-  checkPrepared({ atoms: 4, inputDim: 4, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 1 }, anchor: 'last' }, 11, 64);
+test('softmax MoE: prepared form at the bench shape (L = 4, d = 4, tanh expert, anchored; 300 samples in one call, more than one chunk)', () => {
+  checkPrepared({ atoms: 4, inputDim: 4, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 1 }, anchor: 'last' }, 11, 300);
 });
 
 test('softmax MoE: custom and quadratic families have no prepared form', () => {
@@ -122,4 +123,19 @@ test('softmax MoE: LM through the prepared family takes the same iterates as thr
       assertSameIterates(a, b, tag);
     }
   });
+});
+
+test('tanhExpm1 is within 4 ulp of Math.tanh (and exact at 0, +-1 in the tails, NaN for NaN)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.double({ min: -30, max: 30, noNaN: true }), fc.double({ min: -1e-6, max: 1e-6, noNaN: true })), (z) => {
+      const a = tanhExpm1(z);
+      const b = Math.tanh(z);
+      assert.ok(Math.abs(a - b) <= 4 * Number.EPSILON * Math.abs(b) + Number.MIN_VALUE, `z = ${z}: ${a} vs ${b}`);
+    }),
+    { numRuns: 2000, seed: 77 },
+  );
+  assert.equal(tanhExpm1(0), 0);
+  assert.equal(tanhExpm1(1e300), 1);
+  assert.equal(tanhExpm1(-1e300), -1);
+  assert.ok(Number.isNaN(tanhExpm1(NaN)));
 });
