@@ -172,7 +172,8 @@ export function prepareSoftmaxMoe(lay: SoftmaxMoeLayout, samples: Samples): Prep
       for (let r = 0; r < q; r++) {
         const eT = (j * q + r) * T;
         if (!mlp.outLayer) {
-          Eb.set(U.subarray((j * h + r) * T, (j * h + r) * T + T), eT);
+          const uT = (j * h + r) * T;
+          for (let t = 0; t < T; t++) Eb[eT + t] = U[uT + t] as number;
           continue;
         }
         Eb.fill(mlp.outBias ? (theta[eo + ov0 + r] as number) : 0, eT, eT + T);
