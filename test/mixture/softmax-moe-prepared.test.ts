@@ -6,7 +6,8 @@ import { sampleInputs, sampleResponses } from '../../src/mixture/sample.js';
 import type { RegressionFamily } from '../../src/mixture/family.js';
 import { leastSquares, type LmRun } from '../../src/estimate/least-squares.js';
 import { affineExpert } from '../../src/mixture/experts/affine.js';
-import { tanhExpm1 } from '../../src/mixture/softmax-moe-prepared.js';
+import { prepareSoftmaxMoe, tanhExpm1, type SoftmaxMoeLayout } from '../../src/mixture/softmax-moe-prepared.js';
+import type { PreparedFamily } from '../../src/mixture/family.js';
 import { makeRng } from '../../src/util/rng.js';
 import { relErr } from './finite-diff.js';
 
@@ -36,7 +37,22 @@ const configArb: fc.Arbitrary<SoftmaxMoeConfig> = fc
     return { atoms: c.atoms, inputDim: c.inputDim, outputDim: c.outputDim, gate: { kind: 'affine' } as GateSpec, expert, anchor: c.anchored ? ('last' as const) : ('none' as const) };
   });
 
-/** Prepared predictRows / jacobianRows against predict / jacobian on n random samples. */
+const layoutOf = (fam: ReturnType<typeof softmaxMoe>): SoftmaxMoeLayout => ({
+  atoms: fam.atoms,
+  inputDim: fam.inputDim,
+  outputDim: fam.outputDim,
+  nParams: fam.nParams,
+  gate: fam.config.gate,
+  expert: fam.config.expert,
+  gateOffsets: Int32Array.from(fam.gateOffsets),
+  expertOffsets: Int32Array.from(fam.expertOffsets),
+});
+
+/**
+ * Prepared predictRows / jacobianRows against predict / jacobian on n random samples: the
+ * family's own prepared form (unrolled where q = 1) and the loop form (unroll: false), which
+ * must also give the same bits as each other.
+ */
 function checkPrepared(cfg: SoftmaxMoeConfig, seed: number, n: number): void {
   const fam = softmaxMoe(cfg);
   const rng = makeRng(seed);
@@ -45,8 +61,31 @@ function checkPrepared(cfg: SoftmaxMoeConfig, seed: number, n: number): void {
   const X = sampleInputs({ kind: 'gaussian', dim: fam.inputDim }, n, rng);
   const q = fam.outputDim;
   const P = fam.nParams;
-  const prep = fam.prepare?.({ n, inputDim: fam.inputDim, outputDim: q, X, Y: new Float64Array(n * q) });
+  const samples = { n, inputDim: fam.inputDim, outputDim: q, X, Y: new Float64Array(n * q) };
+  const prep = fam.prepare?.(samples);
   assert.ok(prep !== undefined, fam.name);
+  const loops = prepareSoftmaxMoe(layoutOf(fam), samples, { unroll: false });
+  assert.equal(loops.unrolled, false);
+  assert.equal((prep as { unrolled?: boolean }).unrolled, q === 1, `${fam.name}: unrolled iff q = 1`);
+  const a = rowsOf(prep, theta, n, q, P);
+  const b = rowsOf(loops, theta, n, q, P);
+  assert.deepEqual(a, b, `${fam.name}: unrolled and loop forms`);
+  checkRows(fam, prep, theta, X, n);
+}
+
+function rowsOf(prep: PreparedFamily, theta: Float64Array, n: number, q: number, P: number): Float64Array[] {
+  prep.bind(theta);
+  const out = new Float64Array(n * q);
+  const outP = new Float64Array(n * q);
+  const jt = new Float64Array(P * n * q);
+  prep.jacobianRows(0, n, out, jt, n * q);
+  prep.predictRows(0, n, outP);
+  return [out, outP, jt];
+}
+
+function checkRows(fam: ReturnType<typeof softmaxMoe>, prep: PreparedFamily, theta: Float64Array, X: Float64Array, n: number): void {
+  const q = fam.outputDim;
+  const P = fam.nParams;
   prep.bind(theta);
   const stride = n * q + 3;
   const out = new Float64Array(n * q);
@@ -89,6 +128,15 @@ test('softmax MoE: custom and quadratic families have no prepared form', () => {
   assert.equal(softmaxMoe({ atoms: 2, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'custom', expert: affineExpert(2) } }).prepare, undefined);
 });
 
+test('softmax MoE: the prepared form stays bound to its samples at a new theta (bind recomputes nothing stale)', () => {
+  const fam = softmaxMoe({ atoms: 3, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 2 }, anchor: 'last' });
+  const rng = makeRng(5);
+  const X = sampleInputs({ kind: 'gaussian', dim: 2 }, 20, rng);
+  const prep = fam.prepare?.({ n: 20, inputDim: 2, outputDim: 1, X, Y: new Float64Array(20) });
+  assert.ok(prep !== undefined);
+  for (let k = 0; k < 3; k++) checkRows(fam, prep, fam.sampleTheta(rng), X, 20);
+});
+
 function assertSameIterates(a: LmRun, b: LmRun, tag: string): void {
   assert.equal(a.iterations, b.iterations, tag);
   assert.equal(a.stopReason, b.stopReason, tag);
@@ -98,7 +146,7 @@ function assertSameIterates(a: LmRun, b: LmRun, tag: string): void {
   a.theta.forEach((v, k) => assert.ok(Math.abs(v - (b.theta[k] as number)) <= 1e-10 * scale, `${tag}: theta[${k}] ${v} vs ${b.theta[k]}`));
 }
 
-test('softmax MoE: LM through the prepared family takes the same iterates as through predict / jacobian', () => {
+test('softmax MoE: LM through the prepared family (unrolled and loop forms) takes the same iterates as through predict / jacobian', () => {
   const configs: SoftmaxMoeConfig[] = [
     { atoms: 4, inputDim: 4, gate: { kind: 'affine' }, expert: { kind: 'mlp', activation: 'tanh', hidden: 1 }, anchor: 'last' },
     { atoms: 3, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'affine' } },
@@ -108,6 +156,7 @@ test('softmax MoE: LM through the prepared family takes the same iterates as thr
     const fam = softmaxMoe(cfg);
     assert.ok(fam.prepare !== undefined);
     const plain: RegressionFamily = { ...fam, prepare: undefined };
+    const loops: RegressionFamily = { ...fam, prepare: (smp) => prepareSoftmaxMoe(layoutOf(fam), smp, { unroll: false }) };
     const rng = makeRng(100 + c);
     const truth = fam.sampleTheta(rng);
     const n = 300;
@@ -118,9 +167,11 @@ test('softmax MoE: LM through the prepared family takes the same iterates as thr
       const lm = leastSquares({ maxIterations, blockRows });
       const a = lm.fitFrom(fam, s, theta0);
       const b = lm.fitFrom(plain, s, theta0);
+      const c2 = lm.fitFrom(loops, s, theta0);
       const tag = `${fam.name} blockRows=${blockRows} maxIterations=${maxIterations}`;
       assert.ok(a.iterations >= Math.min(3, maxIterations), tag);
       assertSameIterates(a, b, tag);
+      assertSameIterates(c2, b, `${tag} (loops)`);
     }
   });
 });
