@@ -148,9 +148,22 @@ export function unrolledSource(lay: SoftmaxMoeLayout, expert: UnrolledExpert, wi
   return s.join('\n');
 }
 
+/**
+ * Compiled kernels by source, so that every fit of one family shape runs the same function and
+ * keeps its optimised code (a fresh function would start cold in the interpreter at every fit).
+ */
+const compiled = new Map<string, UnrolledKernel>();
+const CACHE_MAX = 64;
+
 /** The compiled kernel, or null where the generator does not apply (q != 1, theta too large). */
 export function unrolledKernel(lay: SoftmaxMoeLayout, expert: UnrolledExpert, withJacobian: boolean): UnrolledKernel | null {
   const body = unrolledSource(lay, expert, withJacobian);
   if (body === null) return null;
-  return new Function('th', 'XT', 'n', 'i0', 'T', 'out', 'oo', 'jt', 'stride', 'act', 'dact', body) as UnrolledKernel;
+  let k = compiled.get(body);
+  if (k === undefined) {
+    if (compiled.size >= CACHE_MAX) compiled.clear();
+    k = new Function('th', 'XT', 'n', 'i0', 'T', 'out', 'oo', 'jt', 'stride', 'act', 'dact', body) as UnrolledKernel;
+    compiled.set(body, k);
+  }
+  return k;
 }
