@@ -316,7 +316,7 @@ export function prepareSoftmaxMoe(lay: SoftmaxMoeLayout, samples: Samples, optio
   };
 
   // q = 1: the unrolled kernels (same values, about 2.7x fewer cycles); otherwise the loops above.
-  const ue: UnrolledExpert = mlp === null ? { kind: shape.kind === 'constant' ? 'constant' : 'affine' } : { kind: 'mlp', h, outLayer: mlp.outLayer, outBias: mlp.outBias };
+  const ue: UnrolledExpert = mlp === null ? { kind: shape.kind === 'constant' ? 'constant' : 'affine' } : { kind: 'mlp', h, outLayer: mlp.outLayer, outBias: mlp.outBias, tanh: mlp.tanh };
   const unroll = options.unroll ?? true;
   const jk = unroll ? unrolledKernel(lay, ue, true) : null;
   const pk = unroll ? unrolledKernel(lay, ue, false) : null;

@@ -9,7 +9,7 @@
  * Per sample t (x_l = X^T[l n + i0 + t]), in the order of softmax-moe-prepared.ts's loops (so
  * both give the same bits):
  *   l_j = b_j + (((0 + beta_j0 x_0) + beta_j1 x_1) + ...),   0 for the anchored atom,
- *   z_jk = ((c_jk + W_jk0 x_0) + ...),  u = sigma(z),  e_j = ((v0_j + V_j0 u_j0) + ...),
+ *   z_jk = ((c_jk + W_jk0 x_0) + ...),  u = sigma(z) (tanh inline as tanhExpm1),  e_j = ((v0_j + V_j0 u_j0) + ...),
  *   g = softmax(l) (max-shifted),  f = ((0 + g_0 e_0) + ...),
  * then the columns of J^T at row oo + t:
  *   b_j: c_j = g_j (e_j - f),  beta_jl: c_j x_l,  W_jkl: dz_jk x_l,  c_jk: dz_jk (dz = g_j (V_jk sigma'(z_jk))),
@@ -21,7 +21,14 @@ import type { SoftmaxMoeLayout } from './softmax-moe-prepared.js';
 export type UnrolledExpert =
   | { readonly kind: 'constant' }
   | { readonly kind: 'affine' }
-  | { readonly kind: 'mlp'; readonly h: number; readonly outLayer: boolean; readonly outBias: boolean };
+  | {
+      readonly kind: 'mlp';
+      readonly h: number;
+      readonly outLayer: boolean;
+      readonly outBias: boolean;
+      /** tanh written inline as tanhExpm1 (same operations), sigma' = 1 - u^2; otherwise act / dact are called. */
+      readonly tanh: boolean;
+    };
 
 /**
  * Rows oo + t, t < T, of the samples i0 + t: out[oo + t] = f, and with a Jacobian
@@ -94,8 +101,15 @@ export function unrolledSource(lay: SoftmaxMoeLayout, expert: UnrolledExpert, wi
       for (let k = 0; k < h; k++) {
         let z = `c${j}_${k}`;
         for (let l = 0; l < d; l++) z = `(${z} + w${j}_${k}_${l} * x${l})`;
-        s.push(`const z${j}_${k} = ${z};`, `const u${j}_${k} = act(z${j}_${k});`);
-        if (withJacobian) s.push(`const du${j}_${k} = dact(z${j}_${k}, u${j}_${k});`);
+        s.push(`const z${j}_${k} = ${z};`);
+        if (expert.tanh) {
+          // tanhExpm1: 1 for z > 20, else expm1(2 z) / (expm1(2 z) + 2)
+          s.push(`const m${j}_${k} = Math.expm1(2 * z${j}_${k});`, `const u${j}_${k} = z${j}_${k} > 20 ? 1 : m${j}_${k} / (m${j}_${k} + 2);`);
+          if (withJacobian) s.push(`const du${j}_${k} = 1 - u${j}_${k} * u${j}_${k};`);
+        } else {
+          s.push(`const u${j}_${k} = act(z${j}_${k});`);
+          if (withJacobian) s.push(`const du${j}_${k} = dact(z${j}_${k}, u${j}_${k});`);
+        }
         acc = `(${acc} + V${j}_${k} * u${j}_${k})`;
       }
       s.push(`const e${j} = ${expert.outLayer ? acc : `u${j}_0`};`);
