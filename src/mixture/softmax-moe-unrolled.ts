@@ -169,14 +169,19 @@ export function unrolledSource(lay: SoftmaxMoeLayout, expert: UnrolledExpert, wi
 const compiled = new Map<string, UnrolledKernel>();
 const CACHE_MAX = 64;
 
-/** The compiled kernel, or null where the generator does not apply (q != 1, theta too large). */
+/** The compiled kernel, or null where the generator does not apply (q != 1, theta too large) or strings may not be compiled. */
 export function unrolledKernel(lay: SoftmaxMoeLayout, expert: UnrolledExpert, withJacobian: boolean): UnrolledKernel | null {
   const body = unrolledSource(lay, expert, withJacobian);
   if (body === null) return null;
   let k = compiled.get(body);
   if (k === undefined) {
+    try {
+      k = new Function('th', 'XT', 'n', 'i0', 'T', 'out', 'oo', 'jt', 'stride', 'act', 'dact', body) as UnrolledKernel;
+    } catch {
+      // code generation from strings disallowed (node --disallow-code-generation-from-strings): the loops serve
+      return null;
+    }
     if (compiled.size >= CACHE_MAX) compiled.clear();
-    k = new Function('th', 'XT', 'n', 'i0', 'T', 'out', 'oo', 'jt', 'stride', 'act', 'dact', body) as UnrolledKernel;
     compiled.set(body, k);
   }
   return k;

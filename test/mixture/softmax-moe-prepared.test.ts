@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { softmaxMoe, type ExpertSpec, type GateSpec, type SoftmaxMoeConfig } from '../../src/mixture/softmax-moe.js';
@@ -10,6 +12,9 @@ import { prepareSoftmaxMoe, tanhExpm1, type SoftmaxMoeLayout } from '../../src/m
 import type { PreparedFamily } from '../../src/mixture/family.js';
 import { makeRng } from '../../src/util/rng.js';
 import { relErr } from './finite-diff.js';
+
+/** The repository root (this file runs from dist/test/mixture). */
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const expertArb: fc.Arbitrary<ExpertSpec> = fc.oneof(
   fc.constant<ExpertSpec>({ kind: 'constant' }),
@@ -189,4 +194,20 @@ test('tanhExpm1 is within 4 ulp of Math.tanh (and exact at 0, +-1 in the tails, 
   assert.equal(tanhExpm1(1e300), 1);
   assert.equal(tanhExpm1(-1e300), -1);
   assert.ok(Number.isNaN(tanhExpm1(NaN)));
+});
+
+test('softmax MoE: without code generation from strings the prepared form falls back to the loops', () => {
+  const script = [
+    "import { softmaxMoe } from './dist/src/mixture/softmax-moe.js';",
+    "const fam = softmaxMoe({ atoms: 2, inputDim: 2, gate: { kind: 'affine' }, expert: { kind: 'affine' } });",
+    'const p = fam.prepare({ n: 3, inputDim: 2, outputDim: 1, X: new Float64Array(6).fill(0.5), Y: new Float64Array(3) });',
+    'p.bind(new Float64Array(fam.nParams).fill(0.1)); const out = new Float64Array(3); p.predictRows(0, 3, out);',
+    'console.log(JSON.stringify({ unrolled: p.unrolled, f: out[0] }));',
+  ].join('\n');
+  const res = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  const got = JSON.parse(res.stdout) as { unrolled: boolean; f: number };
+  assert.equal(got.unrolled, false);
+  // f = sum_j g_j (a + A x) with equal gates: 0.1 + 0.1 * 0.5 + 0.1 * 0.5
+  assert.ok(Math.abs(got.f - 0.2) < 1e-15, String(got.f));
 });
