@@ -52,6 +52,7 @@
  * and scores, gates, output and every atom's Jacobian columns come out of one pass per sample.
  * Memory: n (1 + dv + {vpt d | kv dk | vapt H'W'(1 + r + dv) + r}) floats.
  */
+import { vaptKernel, type VaptKernel } from './vapt-unrolled.js';
 import { z } from 'zod';
 import { type Mat, softmaxInto } from '../linalg/mat.js';
 import { mixRowInto, scoreRowInto } from '../attention/head.js';
@@ -594,6 +595,9 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
   };
 }
 
+/** Set to '0' to run the prepared VAPT through its loops instead of the unrolled kernels (read at `prepare`). */
+export const UNROLL_ENV = 'PROMPT_EXPERTS_UNROLL';
+
 /** Sizes of a prepared prompt mixture (records: [m0, nu0 (dv), kind part], module header). */
 interface PreparedLayout {
   readonly kind: PromptMixtureKind;
@@ -634,6 +638,11 @@ class PreparedPromptMixture implements PreparedFamily {
   private readonly f: Float64Array;
   /** vapt: the masked column weights Q_j (dv x r) of one atom. */
   private readonly Q: Float64Array;
+  /** vapt: the unrolled kernels (vapt-unrolled.ts; same bits as forward / jacobianColumns), null where they do not apply. */
+  private readonly vJac: VaptKernel | null;
+  private readonly vPred: VaptKernel | null;
+  /** Whether the unrolled kernels run. */
+  readonly unrolled: boolean;
 
   constructor(
     private readonly lay: PreparedLayout,
@@ -650,6 +659,10 @@ class PreparedPromptMixture implements PreparedFamily {
     this.u = new Float64Array(dv);
     this.f = new Float64Array(dv);
     this.Q = new Float64Array(dv * r);
+    const unroll = kind === 'vapt' && lay.atomSize === 1 + HW && process.env[UNROLL_ENV] !== '0';
+    this.vJac = unroll ? vaptKernel(lay, true) : null;
+    this.vPred = unroll ? vaptKernel(lay, false) : null;
+    this.unrolled = this.vJac !== null && this.vPred !== null;
     this.identityBlocks = kind === 'kv' ? Array.from({ length: L }, (_, j) => j * lay.atomSize + 1 + dk) : [];
     const scoreFlops = kind === 'vpt' ? 2 * d : kind === 'kv' ? 2 * dk : 2 * HW * (1 + r + dv) + 2 * r * (1 + dv);
     const atomJacFlops = kind === 'vpt' ? dv * (2 + 3 * d) : kind === 'kv' ? dv * (2 + dk) : dv * r * 4 + HW * dv * (5 + 2 * r);
@@ -733,6 +746,7 @@ class PreparedPromptMixture implements PreparedFamily {
   }
 
   predictRows(i0: number, count: number, out: Float64Array): void {
+    if (this.unrolled) return (this.vPred as VaptKernel)(this.R, this.th, this.B, i0, count, out, null, 0);
     const dv = this.lay.dv;
     const f = this.f;
     for (let t = 0; t < count; t++) {
@@ -742,6 +756,7 @@ class PreparedPromptMixture implements PreparedFamily {
   }
 
   jacobianRows(i0: number, count: number, out: Float64Array, jt: Float64Array, stride: number): void {
+    if (this.unrolled) return (this.vJac as VaptKernel)(this.R, this.th, this.B, i0, count, out, jt, stride);
     const dv = this.lay.dv;
     const f = this.f;
     for (let t = 0; t < count; t++) {

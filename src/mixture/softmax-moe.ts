@@ -11,6 +11,8 @@
  * (the multinomial-logit reference class); they are then not part of theta, and `fromMeasure`
  * maps any measure to its anchored equivalent by subtracting the last atom's gate parameters
  * (valid for score families linear in their parameters, as affine and quadratic are).
+ * `prepare` (softmax-moe-prepared.ts, equal to predict / jacobian to rounding) exists for affine
+ * gates with constant, affine or mlp experts; custom and quadratic families have none.
  * Jacobian:
  *   d f / d eta_j   = g_j d e_j / d eta_j
  *   d f / d b_j     = g_j (e_j - f)
@@ -18,7 +20,7 @@
  */
 import { InputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import type { RegressionFamily } from './family.js';
+import type { RegressionFamily, Samples } from './family.js';
 import type { Atom, MixingMeasure } from './measure.js';
 import { affineScore } from './gates/affine.js';
 import { quadraticScore } from './gates/quadratic.js';
@@ -28,6 +30,7 @@ import { affineExpert } from './experts/affine.js';
 import { constantExpert } from './experts/constant.js';
 import type { ExpertFamily } from './experts/expert.js';
 import { mlpExpert, type MlpExpertOptions } from './experts/mlp.js';
+import { hasPreparedSoftmaxMoe, prepareSoftmaxMoe } from './softmax-moe-prepared.js';
 
 export type GateSpec = { readonly kind: 'affine' } | { readonly kind: 'quadratic' } | { readonly kind: 'custom'; readonly score: ScoreFamily };
 export type ExpertSpec =
@@ -234,7 +237,11 @@ export function softmaxMoe(config: SoftmaxMoeConfig): SoftmaxMoeFamily {
     return theta;
   };
 
+  const preparable = hasPreparedSoftmaxMoe(config.gate, config.expert, q);
+  const layout = { atoms: L, inputDim: d, outputDim: q, nParams: P, gate: config.gate, expert: config.expert, gateOffsets: gOff, expertOffsets: eOff };
+
   return {
+    ...(preparable ? { prepare: (samples: Samples) => prepareSoftmaxMoe(layout, samples) } : {}),
     name: `softmax-moe(L=${L}, d=${d}, q=${q}, gate=${score.kind}, expert=${expert.kind}${anchored ? ', anchored' : ''})`,
     config,
     atoms: L,
