@@ -7,43 +7,27 @@
  * parameters written into its component records; `wasmExp` exposes the kernel's exp for tests.
  * The instance and its memory are kept per thread and reused (see `slotFor`).
  */
-import { readFileSync } from 'node:fs';
+import { lazyWasmModule, wasmApi, type WasmModule } from '../util/wasm.js';
 
 interface KernelExports {
   pass(P: number, S: number, W: number, k: number, x: number, y: number, n: number, stats: number, O: number): void;
   exp(at: number, sh: number, m: number): void;
 }
 
-/** The part of the WebAssembly JS API used here (the project's lib settings carry no WebAssembly types). */
-interface WasmModule {
-  readonly kind?: never;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { readonly exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const loadKernel = lazyWasmModule(new URL('./em-d1.wasm', import.meta.url));
 
-let compiled: WasmModule | null | undefined;
-let unavailable = '';
-
+/** The compiled kernel, or null (the reason in `unavailableReason()`) when the .wasm file is missing or invalid. */
 function kernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new wasmApi.Module(readFileSync(new URL('./em-d1.wasm', import.meta.url)));
-    } catch (e) {
-      compiled = null;
-      unavailable = e instanceof Error ? e.message : String(e);
-    }
-  }
-  return compiled;
+  return loadKernel().module;
+}
+function unavailableReason(): string {
+  return loadKernel().reason;
 }
 
 /** Whether the WebAssembly EM kernel is built and loads here; otherwise why not. */
 export function wasmEmStatus(): { readonly available: boolean; readonly reason: string } {
   const m = kernelModule();
-  return { available: m !== null, reason: m === null ? unavailable : '' };
+  return { available: m !== null, reason: m === null ? unavailableReason() : '' };
 }
 
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
@@ -60,7 +44,7 @@ interface Slot {
 
 function instantiate(bytes: number): Slot {
   const mod = kernelModule();
-  if (mod === null) throw new Error(`the WebAssembly EM kernel is not built (${unavailable})`);
+  if (mod === null) throw new Error(`the WebAssembly EM kernel is not built (${unavailableReason()})`);
   const memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
   const instance = new wasmApi.Instance(mod, { env: { memory } });
   return { kernel: instance.exports as unknown as KernelExports, buffer: memory.buffer, owner: null };

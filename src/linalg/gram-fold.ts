@@ -14,8 +14,8 @@
  * Which one a fit uses: `resolveFold(option)`: the option, else the environment variable
  * PROMPT_EXPERTS_FOLD ('wasm' | 'js'), else 'wasm' where the kernel is built.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
+import { lazyWasmModule, wasmApi, type WasmModule } from '../util/wasm.js';
 
 export type FoldKind = 'wasm' | 'js';
 
@@ -26,37 +26,20 @@ interface FoldExports {
   fold(cols: number, n: number, m: number, S: number): void;
 }
 
-/** The part of the WebAssembly JS API used here (the project's lib settings carry no WebAssembly types). */
-interface WasmModule {
-  readonly kind?: never;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { readonly exports: unknown };
-  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const loadKernel = lazyWasmModule(new URL('./gram-fold.wasm', import.meta.url));
 
-let compiled: WasmModule | null | undefined;
-let unavailable = '';
-
-/** The compiled kernel, or null (with the reason in `unavailable`) when gram-fold.wasm is missing or invalid. */
+/** The compiled kernel, or null (the reason in `unavailableReason()`) when the .wasm file is missing or invalid. */
 function kernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new wasmApi.Module(readFileSync(new URL('./gram-fold.wasm', import.meta.url)));
-    } catch (e) {
-      compiled = null;
-      unavailable = e instanceof Error ? e.message : String(e);
-    }
-  }
-  return compiled;
+  return loadKernel().module;
+}
+function unavailableReason(): string {
+  return loadKernel().reason;
 }
 
 /** Whether the WebAssembly fold is built and loads here; otherwise why not. */
 export function wasmFoldStatus(): { readonly available: boolean; readonly reason: string } {
   const m = kernelModule();
-  return { available: m !== null, reason: m === null ? unavailable : '' };
+  return { available: m !== null, reason: m === null ? unavailableReason() : '' };
 }
 
 /** The fold a fit runs: `option`, else $PROMPT_EXPERTS_FOLD, else 'wasm' where built ('js' otherwise). */
@@ -69,7 +52,7 @@ export function resolveFold(option?: FoldKind): FoldKind {
   if (want === 'js') return 'js';
   if (kernelModule() !== null) return 'wasm';
   if (want === 'wasm') {
-    throw new InputError(option === undefined ? FOLD_ENV : 'fold', `'js', or build the WebAssembly kernel with \`npm run build\` (${unavailable})`, "'wasm'");
+    throw new InputError(option === undefined ? FOLD_ENV : 'fold', `'js', or build the WebAssembly kernel with \`npm run build\` (${unavailableReason()})`, "'wasm'");
   }
   return 'js';
 }
@@ -211,7 +194,7 @@ export class WasmGramFold {
     cols: Int32Array,
   ) {
     const mod = kernelModule();
-    if (mod === null) throw new InputError('fold', `'js' (the WebAssembly kernel is not built: ${unavailable})`, "'wasm'");
+    if (mod === null) throw new InputError('fold', `'js' (the WebAssembly kernel is not built: ${unavailableReason()})`, "'wasm'");
     const Pd = cols.length;
     const n = 4 * Math.ceil((Pd + 1) / 4);
     const zeroAt = 0;
