@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
-import { leastSquares, normalEquations, validateSamples, meanSquaredResidual, type LmRun } from '../../src/estimate/least-squares.js';
+import { leastSquares, normalEquations, validateSamples, meanSquaredResidual } from '../../src/estimate/least-squares.js';
+import { assertSameIterates } from '../mixture/prepared-check.js';
 import { expandMeasure, initialTheta, nearInit, shrinkingScale } from '../../src/estimate/init.js';
 import { softmaxMoe } from '../../src/mixture/softmax-moe.js';
 import { sampleInputs, sampleResponses, simulate } from '../../src/mixture/sample.js';
@@ -16,15 +17,6 @@ const moe = softmaxMoe({ atoms: 2, inputDim: 2, gate: { kind: 'affine' }, expert
 const truthTheta = Float64Array.from([0.5, 2, -1, 1.5, -1, 0.3, -2, 1, -0.4]);
 const truth = moe.toMeasure(truthTheta);
 
-/** Two fits took the same path: iterations, stop reason and passes equal; objective and theta to 1e-10 relative. */
-function assertSameIterates(a: LmRun, b: LmRun, tag: string): void {
-  assert.equal(a.iterations, b.iterations, tag);
-  assert.equal(a.stopReason, b.stopReason, tag);
-  assert.equal(a.jacobianEvaluations, b.jacobianEvaluations, tag);
-  assert.ok(Math.abs(a.objective - b.objective) <= 1e-10 * b.objective, `${tag}: objective ${a.objective} vs ${b.objective}`);
-  const scale = Math.max(...Array.from(b.theta, Math.abs));
-  a.theta.forEach((v, k) => assert.ok(Math.abs(v - (b.theta[k] as number)) <= 1e-10 * scale, `${tag}: theta[${k}] ${v} vs ${b.theta[k]}`));
-}
 
 test('LM recovers the truth from noiseless data (objective at rounding level)', () => {
   const s = simulate({ family: moe, truth, inputs: { kind: 'gaussian', dim: 2 }, n: 500, sigma: 0, rng: makeRng(1) });

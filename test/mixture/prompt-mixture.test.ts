@@ -6,7 +6,7 @@ import { moeView } from '../../src/attention/head.js';
 import { promptedView } from '../../src/prompts/head-prompt.js';
 import { InputError } from '../../src/util/errors.js';
 import { makeRng } from '../../src/util/rng.js';
-import { relErr } from './finite-diff.js';
+import { checkPreparedRows } from './prepared-check.js';
 
 const configArb: fc.Arbitrary<PromptMixtureConfig> = fc
   .record({
@@ -171,40 +171,9 @@ function checkPrepared(cfg: PromptMixtureConfig, seed: number, n: number): void 
   const theta = fam.sampleTheta(rng);
   for (let j = 0; j < fam.atoms; j++) theta[j * fam.atomSize] = rng.normal();
   const X = fam.sampleInputs(n, rng);
-  const q = fam.outputDim;
-  const P = fam.nParams;
-  const prep = fam.prepare?.({ n, inputDim: fam.inputDim, outputDim: q, X, Y: new Float64Array(n * q) });
+  const prep = fam.prepare?.({ n, inputDim: fam.inputDim, outputDim: fam.outputDim, X, Y: new Float64Array(n * fam.outputDim) });
   assert.ok(prep !== undefined);
-  prep.bind(theta);
-  // All samples in one call (stride with slack), then the same sample by sample.
-  const stride = n * q + 3;
-  const out = new Float64Array(n * q);
-  const outP = new Float64Array(n * q);
-  const jt = new Float64Array(P * stride).fill(NaN);
-  prep.jacobianRows(0, n, out, jt, stride);
-  prep.predictRows(0, n, outP);
-  const x = new Float64Array(fam.inputDim);
-  const y = new Float64Array(q);
-  const jac = new Float64Array(q * P);
-  const jtRow = new Float64Array(P * q);
-  const one = new Float64Array(q);
-  for (let i = 0; i < n; i++) {
-    x.set(X.subarray(i * fam.inputDim, (i + 1) * fam.inputDim));
-    fam.jacobian(theta, x, y, jac);
-    assert.ok(relErr(out.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: jacobianRows output, sample ${i}`);
-    assert.ok(relErr(outP.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: predictRows, sample ${i}`);
-    const mine = new Float64Array(q * P);
-    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) mine[r * P + a] = jt[a * stride + i * q + r] as number;
-    assert.ok(relErr(mine, jac) <= 1e-10, `${fam.name}: Jacobian, sample ${i}: ${relErr(mine, jac)}`);
-    prep.jacobianRows(i, 1, one, jtRow, q);
-    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) assert.equal(jtRow[a * q + r], mine[r * P + a]);
-  }
-  for (const o of prep.identityBlocks ?? []) {
-    for (let i = 0; i < n; i++) {
-      const s = jt[o * stride + i * q] as number;
-      for (let c = 0; c < q; c++) for (let r = 0; r < q; r++) assert.equal(jt[(o + c) * stride + i * q + r], r === c ? s : 0, `identity block ${o}`);
-    }
-  }
+  checkPreparedRows(fam, prep, theta, X, n);
 }
 
 test('prepared fast path equals predict / jacobian (every kind, random small problems)', () => {

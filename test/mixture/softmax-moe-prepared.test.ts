@@ -6,12 +6,12 @@ import fc from 'fast-check';
 import { softmaxMoe, type ExpertSpec, type GateSpec, type SoftmaxMoeConfig } from '../../src/mixture/softmax-moe.js';
 import { sampleInputs, sampleResponses } from '../../src/mixture/sample.js';
 import type { RegressionFamily } from '../../src/mixture/family.js';
-import { leastSquares, type LmRun } from '../../src/estimate/least-squares.js';
+import { leastSquares } from '../../src/estimate/least-squares.js';
 import { affineExpert } from '../../src/mixture/experts/affine.js';
 import { prepareSoftmaxMoe, tanhExpm1, type SoftmaxMoeLayout } from '../../src/mixture/softmax-moe-prepared.js';
 import type { PreparedFamily } from '../../src/mixture/family.js';
 import { makeRng } from '../../src/util/rng.js';
-import { relErr } from './finite-diff.js';
+import { assertSameIterates, checkPreparedRows } from './prepared-check.js';
 
 /** The repository root (this file runs from dist/test/mixture). */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -75,7 +75,7 @@ function checkPrepared(cfg: SoftmaxMoeConfig, seed: number, n: number): void {
   const a = rowsOf(prep, theta, n, q, P);
   const b = rowsOf(loops, theta, n, q, P);
   assert.deepEqual(a, b, `${fam.name}: unrolled and loop forms`);
-  checkRows(fam, prep, theta, X, n);
+  checkPreparedRows(fam, prep, theta, X, n);
 }
 
 function rowsOf(prep: PreparedFamily, theta: Float64Array, n: number, q: number, P: number): Float64Array[] {
@@ -88,34 +88,6 @@ function rowsOf(prep: PreparedFamily, theta: Float64Array, n: number, q: number,
   return [out, outP, jt];
 }
 
-function checkRows(fam: ReturnType<typeof softmaxMoe>, prep: PreparedFamily, theta: Float64Array, X: Float64Array, n: number): void {
-  const q = fam.outputDim;
-  const P = fam.nParams;
-  prep.bind(theta);
-  const stride = n * q + 3;
-  const out = new Float64Array(n * q);
-  const outP = new Float64Array(n * q);
-  const jt = new Float64Array(P * stride).fill(NaN);
-  prep.jacobianRows(0, n, out, jt, stride);
-  prep.predictRows(0, n, outP);
-  const x = new Float64Array(fam.inputDim);
-  const y = new Float64Array(q);
-  const jac = new Float64Array(q * P);
-  const jtRow = new Float64Array(P * q);
-  const one = new Float64Array(q);
-  for (let i = 0; i < n; i++) {
-    x.set(X.subarray(i * fam.inputDim, (i + 1) * fam.inputDim));
-    fam.jacobian(theta, x, y, jac);
-    assert.ok(relErr(out.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: jacobianRows output, sample ${i}`);
-    assert.ok(relErr(outP.subarray(i * q, (i + 1) * q), y) <= 1e-10, `${fam.name}: predictRows, sample ${i}`);
-    const mine = new Float64Array(q * P);
-    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) mine[r * P + a] = jt[a * stride + i * q + r] as number;
-    assert.ok(relErr(mine, jac) <= 1e-10, `${fam.name}: Jacobian, sample ${i}: ${relErr(mine, jac)}`);
-    // One sample at a time (a different block shape) gives the same numbers.
-    prep.jacobianRows(i, 1, one, jtRow, q);
-    for (let a = 0; a < P; a++) for (let r = 0; r < q; r++) assert.equal(jtRow[a * q + r], mine[r * P + a]);
-  }
-}
 
 test('softmax MoE: prepared predictRows / jacobianRows equal predict / jacobian (random small problems)', () => {
   fc.assert(
@@ -139,17 +111,9 @@ test('softmax MoE: the prepared form stays bound to its samples at a new theta (
   const X = sampleInputs({ kind: 'gaussian', dim: 2 }, 20, rng);
   const prep = fam.prepare?.({ n: 20, inputDim: 2, outputDim: 1, X, Y: new Float64Array(20) });
   assert.ok(prep !== undefined);
-  for (let k = 0; k < 3; k++) checkRows(fam, prep, fam.sampleTheta(rng), X, 20);
+  for (let k = 0; k < 3; k++) checkPreparedRows(fam, prep, fam.sampleTheta(rng), X, 20);
 });
 
-function assertSameIterates(a: LmRun, b: LmRun, tag: string): void {
-  assert.equal(a.iterations, b.iterations, tag);
-  assert.equal(a.stopReason, b.stopReason, tag);
-  assert.equal(a.jacobianEvaluations, b.jacobianEvaluations, tag);
-  assert.ok(Math.abs(a.objective - b.objective) <= 1e-10 * b.objective, `${tag}: objective ${a.objective} vs ${b.objective}`);
-  const scale = Math.max(...Array.from(b.theta, Math.abs));
-  a.theta.forEach((v, k) => assert.ok(Math.abs(v - (b.theta[k] as number)) <= 1e-10 * scale, `${tag}: theta[${k}] ${v} vs ${b.theta[k]}`));
-}
 
 test('softmax MoE: LM through the prepared family (unrolled and loop forms) takes the same iterates as through predict / jacobian', () => {
   const configs: SoftmaxMoeConfig[] = [
