@@ -64,7 +64,7 @@ import { InputError } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { parseInput } from '../prompts/validate.js';
 import type { PreparedFamily, RegressionFamily, Samples } from './family.js';
-import type { Atom, MixingMeasure } from './measure.js';
+import { biasedAtomsFromMeasure, biasedAtomsToMeasure, type MixingMeasure } from './measure.js';
 
 export type PromptMixtureKind = 'vpt' | 'kv' | 'vapt';
 
@@ -468,40 +468,9 @@ export function promptMixture(config: PromptMixtureConfig): PromptMixtureFamily 
 
   const toMeasure = (theta: Float64Array): MixingMeasure => {
     if (theta.length !== nParams) throw new InputError('theta', `an array of length ${nParams}`, `length ${theta.length}`);
-    const atomsOut: Atom[] = [];
-    for (let j = 0; j < L; j++) {
-      const o = j * atomSize;
-      const params: Record<string, Float64Array> = {};
-      let off = o + 1;
-      for (const b of blocks) {
-        params[b.name] = theta.slice(off, off + b.length);
-        off += b.length;
-      }
-      atomsOut.push({ weight: Math.exp(theta[o] as number), params });
-    }
-    return { atoms: atomsOut };
+    return biasedAtomsToMeasure(theta, L, atomSize, blocks);
   };
-
-  const fromMeasure = (g: MixingMeasure): Float64Array => {
-    if (g.atoms.length !== L) throw new InputError('measure.atoms', `${L} atoms (the family's)`, `${g.atoms.length}`);
-    const theta = new Float64Array(nParams);
-    g.atoms.forEach((atom, j) => {
-      const o = j * atomSize;
-      const w = atom.weight ?? 1;
-      if (!(w > 0) || !Number.isFinite(w)) throw new InputError(`measure.atoms[${j}].weight`, 'a finite positive number', String(w));
-      theta[o] = Math.log(w);
-      let off = o + 1;
-      for (const b of blocks) {
-        const v = atom.params[b.name];
-        if (v === undefined || v.length !== b.length) {
-          throw new InputError(`measure.atoms[${j}].params.${b.name}`, `an array of length ${b.length}`, v === undefined ? 'nothing' : `length ${v.length}`);
-        }
-        theta.set(v, off);
-        off += b.length;
-      }
-    });
-    return theta;
-  };
+  const fromMeasure = (g: MixingMeasure): Float64Array => biasedAtomsFromMeasure(g, L, atomSize, blocks);
 
   const sampleTheta = (rngS: Rng): Float64Array => {
     const theta = new Float64Array(nParams);

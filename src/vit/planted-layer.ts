@@ -35,7 +35,7 @@
  * costs O(n T H L dh) (vapt adds O(n L H'W' d)).
  */
 import { InputError } from '../util/errors.js';
-import type { Atom, MixingMeasure } from '../mixture/measure.js';
+import { biasedAtomsFromMeasure, biasedAtomsToMeasure, type MixingMeasure } from '../mixture/measure.js';
 import type { SmoothObjective } from '../estimate/minimize.js';
 import { convInto } from '../prompts/vapt.js';
 import { convGrid } from '../prompts/config.js';
@@ -449,37 +449,9 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
 
   const toMeasure = (theta: Float64Array): MixingMeasure => {
     checkTheta(theta);
-    const atoms: Atom[] = [];
-    for (let j = 0; j < L; j++) {
-      const o = j * atomSize;
-      const params: Record<string, Float64Array> = {};
-      let off = o + 1;
-      for (const b of blocks) {
-        params[b.name] = theta.slice(off, off + b.length);
-        off += b.length;
-      }
-      atoms.push({ weight: Math.exp(theta[o] as number), params });
-    }
-    return { atoms };
+    return biasedAtomsToMeasure(theta, L, atomSize, blocks);
   };
-  const fromMeasure = (g: MixingMeasure): Float64Array => {
-    if (g.atoms.length !== L) throw new InputError('measure.atoms', `${L} atoms`, String(g.atoms.length));
-    const theta = new Float64Array(nParams);
-    g.atoms.forEach((a, j) => {
-      const o = j * atomSize;
-      const wt = a.weight ?? 1;
-      if (!(wt > 0) || !Number.isFinite(wt)) throw new InputError(`measure.atoms[${j}].weight`, 'a finite positive number', String(wt));
-      theta[o] = Math.log(wt);
-      let off = o + 1;
-      for (const b of blocks) {
-        const v = a.params[b.name];
-        if (v === undefined || v.length !== b.length) throw new InputError(`measure.atoms[${j}].params.${b.name}`, `${b.length} numbers`, v === undefined ? 'nothing' : String(v.length));
-        theta.set(v, off);
-        off += b.length;
-      }
-    });
-    return theta;
-  };
+  const fromMeasure = (g: MixingMeasure): Float64Array => biasedAtomsFromMeasure(g, L, atomSize, blocks);
 
   return {
     form,
