@@ -40,12 +40,13 @@ export * as softmaxGaussian from './mixture/softmax-gaussian.js';
 export { fitEmGaussianGated, emGaussianGated, resolveEmPass, EM_PASS_ENV, type EmPassKind } from './estimate/em-gaussian-gated.js';
 export { wasmEmStatus } from './estimate/em-d1-kernel.js';
 export { fitEmSoftmaxGaussian, emSoftmaxGaussian } from './estimate/em-softmax-gaussian.js';
-export { measureToJson, paramNames } from './mixture/measure.js';
+export { measureToJson, measureFromJson, paramNames } from './mixture/measure.js';
 export { contaminatedMoe, type ContaminatedConfig, type ContaminatedFamily, type FrozenExpert } from './mixture/contaminated.js';
 export { canonicalSoftmax } from './mixture/gates/canonical.js';
 // Studies: the kind contract, the registry and the runner, for plugins and programmatic runs.
 export { registerKind, listKinds, getKind, type ModelKind, type CellModel, type Simulated } from './study/registry.js';
 export { runStudy, loadStudy, type RunOptions, type RunSummary } from './study/runner.js';
+export { rescoreStudy, rescoreLine, type RescoreSummary } from './study/rescore.js';
 export { parseStudy, planStudy, type StudyConfig, type ResolvedVariant } from './study/schema.js';
 export { GENERIC_LOSSES, type GenericLossName } from './study/generic-losses.js';
 export { designSchema, designSampler, isFixedDesign, type DesignConfig, type DesignSampler } from './study/design.js';

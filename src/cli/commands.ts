@@ -5,8 +5,9 @@ import { paramsCommand } from './params.js';
 import { simulateCommand } from './simulate.js';
 import { kindsCommand } from './kinds.js';
 import { mergeCommand } from './merge.js';
+import { rescoreCommand } from './rescore.js';
 import { ratesCommand } from './rates.js';
 import { vitCommand } from './vit.js';
 import { figuresCommand } from './figures.js';
 
-export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, kindsCommand, mergeCommand, ratesCommand, figuresCommand, vitCommand];
+export const commands: Command[] = [moeViewCommand, paramsCommand, simulateCommand, kindsCommand, mergeCommand, rescoreCommand, ratesCommand, figuresCommand, vitCommand];

@@ -33,6 +33,7 @@ import {
 } from '../mixture/softmax-gaussian.js';
 import { randomCoverAssignment } from './em-gaussian-gated.js';
 import type { Estimator, FitDiagnostics, FitResult, Init } from './estimator.js';
+import type { MixingMeasure } from '../mixture/measure.js';
 
 export interface SoftmaxGaussianFamily {
   readonly kind: 'softmax-gaussian';
@@ -40,15 +41,40 @@ export interface SoftmaxGaussianFamily {
   readonly k: number;
 }
 
+/**
+ * Starts: `near` / `random` (estimator.ts), a given parameter set, or `near-experts`, the start of
+ * the meteorits / NMoE code of arXiv 2305.03288 and 2510.12744 ("favourable"): the experts at the
+ * truth expanded to k atoms plus `expertScale` N(0, 1) on every slope and intercept, the
+ * variances at `nuStart[j]` (default the true nu_j) plus |`nuScale` N(0, 1)|, and the gates
+ * fitted by Newton / IRLS to labels drawn uniformly from the k components (so they start near 0,
+ * whatever the true gates).
+ */
 export type SoftmaxGaussianInit =
   | Init
-  | { readonly kind: 'given'; readonly params: SoftmaxGaussianParams };
+  | { readonly kind: 'given'; readonly params: SoftmaxGaussianParams }
+  | {
+      readonly kind: 'near-experts';
+      readonly truth: MixingMeasure;
+      readonly expertScale: number;
+      /** Starting variance per true component (default the true variances). */
+      readonly nuStart?: ReadonlyArray<number>;
+      readonly nuScale: number;
+    };
+
+/** Newton steps for the random-label gate start (the official IRLS allows 300). */
+const LABEL_GATE_STEPS = 300;
 
 export interface EmSoftmaxGaussianOptions {
   readonly rng: Rng;
   readonly init: SoftmaxGaussianInit;
-  /** Largest absolute parameter change that counts as converged (default 1e-5). */
+  /** Largest absolute parameter change that counts as converged (default 1e-5), or with stopRule 'loglik' the relative change of the log-likelihood. */
   readonly tolerance?: number;
+  /**
+   * 'parameters' (default): stop when the largest parameter change is below `tolerance`;
+   * 'loglik': when |l_t - l_{t-1}| / |l_{t-1}| <= tolerance (the meteorits / NMoE codes' rule,
+   * which in over-specified fits stops far earlier, on a flat likelihood).
+   */
+  readonly stopRule?: 'parameters' | 'loglik';
   /** Default 2000. */
   readonly maxIterations?: number;
   readonly starts?: number;
@@ -294,7 +320,8 @@ function maxChange(a: SoftmaxGaussianParams, b: SoftmaxGaussianParams): number {
   return m;
 }
 
-function startFrom(init: SoftmaxGaussianInit, s: Samples, fam: SoftmaxGaussianFamily, rng: Rng): SoftmaxGaussianParams {
+/** The starting parameters of one EM start (anchored: last gate 0). */
+export function softmaxGaussianStart(init: SoftmaxGaussianInit, s: Samples, fam: SoftmaxGaussianFamily, rng: Rng): SoftmaxGaussianParams {
   const { d, k } = fam;
   if (init.kind === 'given') {
     validateSoftmaxGaussian(init.params, 'init.params');
@@ -320,6 +347,7 @@ function startFrom(init: SoftmaxGaussianInit, s: Samples, fam: SoftmaxGaussianFa
   const count = new Int32Array(truth.k);
   for (const j of assign) count[j] = (count[j] as number) + 1;
   const p: SoftmaxGaussianParams = { d, k, beta0: new Float64Array(k), beta: new Float64Array(k * d), a: new Float64Array(k * d), b: new Float64Array(k), nu: new Float64Array(k) };
+  if (init.kind === 'near-experts') return nearExpertsStart(init, truth, assign, p, s, rng);
   const sc = init.scale;
   for (let i = 0; i < k; i++) {
     const j = assign[i] as number;
@@ -332,6 +360,37 @@ function startFrom(init: SoftmaxGaussianInit, s: Samples, fam: SoftmaxGaussianFa
     p.nu[i] = (truth.nu[j] as number) + Math.abs(sc * rng.normal());
   }
   return anchorLast(p);
+}
+
+function nearExpertsStart(
+  init: Extract<SoftmaxGaussianInit, { kind: 'near-experts' }>,
+  truth: SoftmaxGaussianParams,
+  assign: ArrayLike<number>,
+  p: SoftmaxGaussianParams,
+  s: Samples,
+  rng: Rng,
+): SoftmaxGaussianParams {
+  const { d, k } = p;
+  const nuStart = init.nuStart ?? Array.from(truth.nu);
+  if (nuStart.length !== truth.k) throw new InputError('init.nuStart', `${truth.k} starting variances (one per true component)`, String(nuStart.length));
+  nuStart.forEach((v, j) => {
+    if (!(Number.isFinite(v) && v > 0)) throw new InputError(`init.nuStart[${j}]`, 'a finite variance > 0', String(v));
+  });
+  for (const [name, v] of [['expertScale', init.expertScale], ['nuScale', init.nuScale]] as const)
+    if (!(Number.isFinite(v) && v >= 0)) throw new InputError(`init.${name}`, 'a finite number >= 0', String(v));
+  for (let i = 0; i < k; i++) {
+    const j = assign[i] as number;
+    for (let t = 0; t < d; t++) p.a[i * d + t] = (truth.a[j * d + t] as number) + init.expertScale * rng.normal();
+    p.b[i] = (truth.b[j] as number) + init.expertScale * rng.normal();
+    p.nu[i] = (nuStart[j] as number) + Math.abs(init.nuScale * rng.normal());
+  }
+  // Gates: the multinomial-logit fit to uniformly random labels (one-hot responsibilities).
+  const R = new Float64Array(s.n * k);
+  for (let i = 0; i < s.n; i++) R[i * k + rng.int(k)] = 1;
+  const th = new Float64Array((k - 1) * (d + 1));
+  newtonGatingSteps(th, s.X, R, s.n, d, k, LABEL_GATE_STEPS);
+  setTheta(p, th);
+  return p;
 }
 
 function checkSamples(s: Samples, d: number): void {
@@ -357,22 +416,27 @@ export function fitEmSoftmaxGaussian(family: SoftmaxGaussianFamily, samples: Sam
   const floor = options.varianceFloor ?? 1e-10;
   const starts = options.starts ?? 1;
   const newton = options.newtonSteps ?? 3;
+  const stopRule = options.stopRule ?? 'parameters';
+  if (stopRule !== 'parameters' && stopRule !== 'loglik') throw new InputError('stopRule', "'parameters' or 'loglik'", String(stopRule));
   if (!Number.isInteger(maxIt) || maxIt < 1) throw new InputError('maxIterations', 'a positive integer', String(maxIt));
   if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'a positive integer', String(starts));
   const R = new Float64Array(samples.n * k);
   const g = new Float64Array(k);
   let best: { p: SoftmaxGaussianParams; ll: number; it: number; conv: boolean; change: number; hits: number; trace: number[] } | null = null;
   for (let st = 0; st < starts; st++) {
-    let cur = startFrom(options.init, samples, family, options.rng);
+    let cur = softmaxGaussianStart(options.init, samples, family, options.rng);
     let nxt = cloneSoftmaxGaussian(cur);
     const trace: number[] = [];
     let it = 0;
     let conv = false;
     let change = Infinity;
     let hits = 0;
+    let prevLl = -Infinity;
     while (it < maxIt) {
       const ll = eStep(cur, samples, R, g);
       if (options.trace) trace.push(ll);
+      if (stopRule === 'loglik' && Number.isFinite(prevLl) && Math.abs(ll - prevLl) <= tol * Math.abs(prevLl)) { conv = true; break; }
+      prevLl = ll;
       hits += mStepExperts(cur, nxt, samples, R, floor);
       const th = thetaOf(cur);
       newtonGatingSteps(th, samples.X, R, samples.n, d, k, newton);
@@ -380,7 +444,7 @@ export function fitEmSoftmaxGaussian(family: SoftmaxGaussianFamily, samples: Sam
       it++;
       change = maxChange(cur, nxt);
       [cur, nxt] = [nxt, cur];
-      if (change < tol) { conv = true; break; }
+      if (stopRule === 'parameters' && change < tol) { conv = true; break; }
     }
     const ll = eStep(cur, samples, R, g);
     if (options.trace) trace.push(ll);

@@ -14,6 +14,7 @@ export {
   gaussianTypeI,
   gaussianTypeII,
   softmaxGaussianD2,
+  softmaxGaussianD1,
   hoNguyenR,
   lossPreset,
   presetLoss,
@@ -24,3 +25,13 @@ export {
 } from './presets.js';
 export { hungarian, matchedErrors, type MatchedErrors, type MatchingOptions } from './matching.js';
 export { atomReport, ATOM_LOSSES, type AtomLossName, type AtomHealthOptions, type AtomReport, type FittedAtomReport, type CellReport } from './atoms.js';
+export {
+  dendrogram,
+  dissimilarity,
+  mergeAtoms,
+  mergeToAtoms,
+  SOFTMAX_GAUSSIAN_DISSIMILARITY,
+  type Dendrogram,
+  type DendrogramStep,
+  type DissimilarityGroup,
+} from './dendrogram.js';

@@ -102,6 +102,15 @@ export function softmaxGaussianD2(options: GaussianPresetOptions = {}): VoronoiO
   return { params: ['a', 'b', 'beta', 'nu'], exponent, weighAtoms: true, weightTerm: true };
 }
 
+/**
+ * Exponent 1 on every block in every cell, each atom weighted by exp(beta0_i), plus the weight
+ * term: the D1 of arXiv 2510.12744's code (voronoi_loss_D1), which it applies to the merged
+ * measure as well as to exact fits (where it equals softmaxGaussianD2).
+ */
+export function softmaxGaussianD1(): VoronoiOptions {
+  return { params: ['a', 'b', 'beta', 'nu'], exponent: () => 1, weighAtoms: true, weightTerm: true };
+}
+
 /** Options of a named preset. */
 export function lossPreset(name: LossPresetName, options: GaussianPresetOptions & { readonly params?: ReadonlyArray<string> } = {}): VoronoiOptions {
   switch (name) {

@@ -30,6 +30,24 @@ export function measureToJson(g: MixingMeasure): { weight?: number; params: Reco
   }));
 }
 
+/** The inverse of `measureToJson` (a results line's "estimate" or truth.json's "truth"); errors name `path`. */
+export function measureFromJson(json: unknown, path: string): MixingMeasure {
+  if (!Array.isArray(json) || json.length === 0) throw new InputError(path, 'a non-empty list of atoms [{ weight?, params: { name: [numbers] } }]', JSON.stringify(json)?.slice(0, 80) ?? String(json));
+  return {
+    atoms: json.map((a: unknown, i) => {
+      const at = a as { weight?: unknown; params?: unknown };
+      if (at === null || typeof at !== 'object' || at.params === null || typeof at.params !== 'object') throw new InputError(`${path}[${i}]`, 'an atom { weight?, params: { name: [numbers] } }');
+      if (at.weight !== undefined && typeof at.weight !== 'number') throw new InputError(`${path}[${i}].weight`, 'a number', JSON.stringify(at.weight));
+      const params: Record<string, Float64Array> = {};
+      for (const [name, v] of Object.entries(at.params as Record<string, unknown>)) {
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw new InputError(`${path}[${i}].params.${name}`, 'a list of numbers', JSON.stringify(v));
+        params[name] = Float64Array.from(v as number[]);
+      }
+      return at.weight === undefined ? { params } : { weight: at.weight, params };
+    }),
+  };
+}
+
 /** A named parameter block of an atom in a flat theta: `length` consecutive numbers. */
 export interface ParamBlock {
   readonly name: string;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sampleSoftmaxGaussian, softmaxGaussian, softmaxGaussianToMeasure, anchorLast } from '../../src/mixture/softmax-gaussian.js';
-import { fitEmSoftmaxGaussian, gatingGradient, gatingNegHessian, gatingObjective, newtonGatingSteps } from '../../src/estimate/em-softmax-gaussian.js';
+import { fitEmSoftmaxGaussian, gatingGradient, gatingNegHessian, gatingObjective, newtonGatingSteps, softmaxGaussianStart } from '../../src/estimate/em-softmax-gaussian.js';
 import { matchedErrors } from '../../src/loss/matching.js';
 import { makeRng } from '../../src/util/rng.js';
 import { InputError } from '../../src/util/errors.js';
@@ -84,4 +84,38 @@ test('bad input to softmax EM names the field', () => {
   assert.throws(() => fitEmSoftmaxGaussian({ kind: 'softmax-gaussian', d: 2, k: 2 }, s, { rng: makeRng(1), init: { kind: 'random' } }), is('samples.inputDim'));
   const Y = Float64Array.from(s.Y); Y[0] = Number.NaN;
   assert.throws(() => fitEmSoftmaxGaussian({ kind: 'softmax-gaussian', d: 1, k: 2 }, { ...s, Y }, { rng: makeRng(1), init: { kind: 'random' } }), is('samples.Y[0]'));
+});
+
+test('near-experts start: experts at the truth, variances at nuStart, gates fitted to random labels (near 0, not the true gates); EM from it recovers the truth', () => {
+  const s = sampleSoftmaxGaussian(truth, { kind: 'gaussian', dim: 1 }, 20000, makeRng(3));
+  const t = softmaxGaussianToMeasure(truth);
+  const fam = { kind: 'softmax-gaussian' as const, d: 1, k: 3 };
+  const p = softmaxGaussianStart({ kind: 'near-experts', truth: t, expertScale: 0, nuStart: [0.3, 0.4], nuScale: 0 }, s, fam, makeRng(4));
+  // every expert is a copy of a true one, every true one at least once
+  const owners = Array.from(p.b, (b) => truth.b.indexOf(b));
+  assert.ok(owners.every((o) => o >= 0) && owners.includes(0) && owners.includes(1), JSON.stringify(Array.from(p.b)));
+  owners.forEach((o, i) => assert.equal(p.nu[i], [0.3, 0.4][o]));
+  // random labels: class shares 1/3 each and no dependence on x, so the gate parameters are O(n^-1/2)
+  for (const v of [...p.beta0, ...p.beta]) assert.ok(Math.abs(v) < 0.1, `gate parameter ${v}`);
+  const r = fitEmSoftmaxGaussian({ ...fam, k: 2 }, s, { rng: makeRng(5), init: { kind: 'near-experts', truth: t, expertScale: 0.05, nuScale: 0.01 }, maxIterations: 2000 });
+  const m = matchedErrors(softmaxGaussianToMeasure(r.params), softmaxGaussianToMeasure(anchorLast(truth)), { params: ['a', 'b', 'nu'] });
+  assert.ok((m.perParam.a?.max as number) < 0.05 && (m.perParam.b?.max as number) < 0.05, JSON.stringify(m.perParam));
+  const is = (f: string) => (e: unknown) => e instanceof InputError && e.field === f;
+  assert.throws(() => softmaxGaussianStart({ kind: 'near-experts', truth: t, expertScale: 0, nuStart: [0.3], nuScale: 0 }, s, fam, makeRng(4)), is('init.nuStart'));
+  assert.throws(() => softmaxGaussianStart({ kind: 'near-experts', truth: t, expertScale: -1, nuScale: 0 }, s, fam, makeRng(4)), is('init.expertScale'));
+});
+
+test("stopRule 'loglik' stops on the relative log-likelihood change: earlier than the parameter rule in an over-specified fit, never with tolerance 0", () => {
+  const s = sampleSoftmaxGaussian(truth, { kind: 'gaussian', dim: 1 }, 3000, makeRng(6));
+  const init = { kind: 'near' as const, truth: softmaxGaussianToMeasure(truth), scale: 0.1 };
+  const fam = { kind: 'softmax-gaussian' as const, d: 1, k: 3 };
+  const byLl = fitEmSoftmaxGaussian(fam, s, { rng: makeRng(7), init, tolerance: 1e-6, stopRule: 'loglik', maxIterations: 3000, trace: true });
+  const byTheta = fitEmSoftmaxGaussian(fam, s, { rng: makeRng(7), init, tolerance: 1e-6, maxIterations: 3000 });
+  assert.ok(byLl.diagnostics.converged);
+  assert.ok(byLl.diagnostics.iterations < byTheta.diagnostics.iterations, `${byLl.diagnostics.iterations} vs ${byTheta.diagnostics.iterations}`);
+  const tr = byLl.diagnostics.trace as number[];
+  const [a, b] = [tr[tr.length - 3] as number, tr[tr.length - 2] as number];
+  assert.ok(Math.abs(b - a) <= 1e-6 * Math.abs(a), 'the last step met the rule');
+  const never = fitEmSoftmaxGaussian(fam, s, { rng: makeRng(7), init, tolerance: 0, stopRule: 'loglik', maxIterations: 30 });
+  assert.ok(!never.diagnostics.converged && never.diagnostics.iterations === 30);
 });

@@ -27,6 +27,14 @@ const variants: { loss: string; v: Record<string, unknown> }[] = [
       estimator: { maxIterations: 50 },
     },
   },
+  {
+    loss: 'merged-D2',
+    v: {
+      name: 'softmax-gaussian over, near-experts start',
+      model: { kind: 'softmax-gaussian', truth: { components: [{ bias: 0, beta: [2], a: [1], b: 0.5, nu: 0.05 }, { bias: 0, beta: [-2], a: [-1], b: -0.5, nu: 0.05 }] }, k: 4 },
+      estimator: { init: 'near-experts', initScale: 0.05, initRate: 0.083, nuStart: [0.2, 0.3], nuScale: 0.001, nuRate: 0.25, maxIterations: 50 },
+    },
+  },
   { loss: 'D2', v: { name: 'softmax-gaussian d=2 seeded fixed', model: { kind: 'softmax-gaussian', d: 2, truth: { seed: 5, k: 2 }, k: 2, design: { kind: 'fixed-draw', seed: 9 } }, estimator: { maxIterations: 50 } } },
   {
     loss: 'D1',
@@ -62,7 +70,7 @@ test('every new family kind builds, simulates and fits a tiny study, with its lo
 });
 
 test('a fit near the truth at large n is closer than at small n (softmax-moe, contaminated)', async () => {
-  for (const entry of [variants[0], variants[5]]) {
+  for (const entry of [variants[0], variants[6]]) {
     const v = entry?.v ?? {};
     const study = parseStudy({ name: 'rate', seed: 21, n: [200, 20000], replications: 3, loss: 'D1', variants: [v] });
     const s = await runStudy(study, dir(), { workers: 0, quiet: true });
@@ -127,6 +135,9 @@ test('truth and frozen-expert configs are checked with errors naming the field',
   bad('contaminated', { frozen: [{ expert: 'tanh', params: { W: [1] } }], truth: { seed: 1, k: 1 }, L: 1 }, 'variants[0].model.frozen[0].params.c');
   bad('contaminated', { frozen: [], truth: { seed: 1, k: 1 }, L: 1 }, 'variants[0].model.frozen');
   bad('softmax-gaussian', { truth: { components: [{ beta: [1], a: [1], b: 0, nu: -1 }] }, k: 1 }, 'variants[0].model.truth.nu[0]');
+  const sg = { kind: 'softmax-gaussian', truth: { components: [{ beta: [1], a: [1], b: 0, nu: 1 }, { beta: [0], a: [0], b: 1, nu: 1 }] }, k: 3 };
+  for (const [estimator, field] of [[{ init: 'near-experts', nuStart: [1] }, 'variants[0].estimator.nuStart'], [{ nuStart: [1, 1] }, 'variants[0].estimator.nuStart'], [{ init: 'official' }, 'variants[0].estimator.init']] as const)
+    assert.throws(() => getKind('softmax-gaussian', 'variants[0]').build(sg, estimator, 'variants[0]'), (e: unknown) => e instanceof InputError && e.field === field, field);
   bad('gaussian-gated', { truth: { components: [{ pi: 1, c: [0, 0], Gamma: [[1, 0], [0, 1]], A: [1], b: 0, nu: 1 }] }, k: 1 }, 'variants[0].model.truth.A[0]');
 });
 

@@ -11,20 +11,27 @@
  *           | { "seed", "k", "scale"?, "nu"? } (config-parts.ts)
  *   design: study/design.ts (default N(0, I)); X is drawn first, then Z | X from the gates, Y | X, Z.
  *   fit:    EM from the truth expanded to k atoms (weights split) + initScale n^-initRate N(0, 1)
- *           ("near"; variances perturbed by |N|), or a random start; to a largest parameter change
- *           below `tolerance` or `maxIterations`; `newtonSteps` IRLS steps on the gate per M step.
+ *           ("near"; variances perturbed by |N|), from "near-experts" (the published codes'
+ *           start: experts as "near", variances at nuStart (default the true ones) + |nuScale
+ *           n^-nuRate N(0, 1)|, gates fitted to random labels), or a random start; to a largest
+ *           parameter change below `tolerance` (or, with stopRule "loglik", a relative
+ *           log-likelihood change) or `maxIterations`; `newtonSteps` IRLS steps on the gate per M step.
  *   losses: D2 (the paper's over-specified loss, presets.ts softmaxGaussianD2; in exact fits every
  *           cell is a singleton and D2 is the paper's D1), D1 (the softmax shape: ||delta|| in
- *           singletons, ||delta||^2 in multi-atom cells), weights (the weight term).
+ *           singletons, ||delta||^2 in multi-atom cells), weights (the weight term), and on the
+ *           fit merged by its dendrogram down to the true number of atoms (loss/dendrogram.ts,
+ *           arXiv 2510.12744): merged-D2 (D2) and merged-D1 (exponent 1 in every cell).
  */
 import { z } from 'zod';
 import { parseWith, finite } from '../../util/schema.js';
 import { InputError } from '../../util/errors.js';
 import { softmaxGaussianFromMeasure, sampleSoftmaxGaussianAt } from '../../mixture/softmax-gaussian.js';
 import { canonicalSoftmax } from '../../mixture/gates/canonical.js';
-import { fitEmSoftmaxGaussian } from '../../estimate/em-softmax-gaussian.js';
-import { nearInit } from '../../estimate/init.js';
-import { presetBreakdown, softmaxGaussianD2 } from '../../loss/presets.js';
+import { fitEmSoftmaxGaussian, type SoftmaxGaussianInit } from '../../estimate/em-softmax-gaussian.js';
+import { nearInit, shrinkingScale } from '../../estimate/init.js';
+import { presetBreakdown, softmaxGaussianD1, softmaxGaussianD2 } from '../../loss/presets.js';
+import { mergeToAtoms, SOFTMAX_GAUSSIAN_DISSIMILARITY } from '../../loss/dendrogram.js';
+import type { MixingMeasure } from '../../mixture/measure.js';
 import { voronoiBreakdown } from '../../loss/voronoi.js';
 import { designSchema, designSampler } from '../design.js';
 import type { CellModel, ModelKind } from '../registry.js';
@@ -44,21 +51,28 @@ const modelSchema = z
 const estimatorSchema = z
   .object({
     kind: z.literal('em').default('em'),
-    init: z.enum(['near', 'random'], { error: '"near" or "random"' }).default('near'),
+    init: z.enum(['near', 'near-experts', 'random'], { error: '"near", "near-experts" or "random"' }).default('near'),
     initScale: finite.refine((x) => x >= 0, { error: 'a number >= 0' }).default(0.1),
     initRate: finite.default(0),
+    /** near-experts: starting variance per true component (default the true variances). */
+    nuStart: z.array(finite.refine((x) => x > 0, { error: 'a variance > 0' })).min(1).optional(),
+    /** near-experts: scale c and rate a of the |c n^-a N(0, 1)| added to each starting variance. */
+    nuScale: finite.refine((x) => x >= 0, { error: 'a number >= 0' }).default(0),
+    nuRate: finite.default(0),
     tolerance: finite.refine((t) => t >= 0, { error: 'a number >= 0' }).default(1e-5),
+    /** "parameters": largest parameter change < tolerance; "loglik": relative log-likelihood change <= tolerance (the published codes'). */
+    stopRule: z.enum(['parameters', 'loglik'], { error: '"parameters" or "loglik"' }).default('parameters'),
     maxIterations: int1.default(2000),
     starts: int1.default(1),
     newtonSteps: int1.default(3),
   })
   .strict();
 
-export const LOSS_NAMES = ['D2', 'D1', 'weights'] as const;
+export const LOSS_NAMES = ['D2', 'D1', 'weights', 'merged-D2', 'merged-D1'] as const;
 
 export const softmaxGaussianKind: ModelKind = {
   kind: 'softmax-gaussian',
-  summary: 'softmax-gated Gaussian MoE (conditional likelihood) fitted by EM; losses D2, D1, weights',
+  summary: 'softmax-gated Gaussian MoE (conditional likelihood) fitted by EM; losses D2, D1, weights, merged-D2, merged-D1',
   lossNames: LOSS_NAMES,
   estimators: ['em'],
   schemas: { model: modelSchema, estimator: estimatorSchema },
@@ -71,12 +85,20 @@ export const softmaxGaussianKind: ModelKind = {
     const params = softmaxGaussianFromMeasure(truth, `${path}.model.truth`);
     if (m.k < params.k) throw new InputError(`${path}.model.k`, `at least the true number of components (${params.k})`, String(m.k));
     const design = designSampler(m.design, m.d, `${path}.model.design`);
+    if (e.nuStart !== undefined && e.init !== 'near-experts') throw new InputError(`${path}.estimator.nuStart`, 'only with "init": "near-experts" (remove it, or set init)', JSON.stringify(e.nuStart));
+    if (e.nuStart !== undefined && e.nuStart.length !== params.k) throw new InputError(`${path}.estimator.nuStart`, `${params.k} starting variances (one per true component, in the truth's order)`, `${e.nuStart.length}`);
     const d2 = softmaxGaussianD2();
+    const d1All = softmaxGaussianD1();
+    const startOf = (t: MixingMeasure, n: number): SoftmaxGaussianInit => {
+      if (e.init === 'random') return { kind: 'random' };
+      if (e.init === 'near') return nearInit(t, n, e.initScale, e.initRate);
+      return { kind: 'near-experts', truth: t, expertScale: shrinkingScale(e.initScale, n, e.initRate), nuScale: shrinkingScale(e.nuScale, n, e.nuRate), ...(e.nuStart === undefined ? {} : { nuStart: e.nuStart }) };
+    };
     return {
       regime: m.k > params.k ? 'over' : 'exact',
       truth: truth,
       lossNames: LOSS_NAMES,
-      protocol: e.init === 'random' ? 'random' : e.initRate === 0 ? 'fixed' : 'shrinking',
+      protocol: e.init === 'random' ? 'random' : e.initRate === 0 && (e.init === 'near' || e.nuRate === 0 || e.nuScale === 0) ? 'fixed' : 'shrinking',
       simulate(n, rng) {
         const X = design(n, rng);
         return { samples: sampleSoftmaxGaussianAt(params, X, rng), truth };
@@ -84,8 +106,9 @@ export const softmaxGaussianKind: ModelKind = {
       fit(samples, t, rng) {
         const res = fitEmSoftmaxGaussian({ kind: 'softmax-gaussian', d: m.d, k: m.k }, samples, {
           rng,
-          init: e.init === 'random' ? { kind: 'random' } : nearInit(t, samples.n, e.initScale, e.initRate),
+          init: startOf(t, samples.n),
           tolerance: e.tolerance,
+          stopRule: e.stopRule,
           maxIterations: e.maxIterations,
           starts: e.starts,
           newtonSteps: e.newtonSteps,
@@ -94,7 +117,14 @@ export const softmaxGaussianKind: ModelKind = {
       },
       losses(fit, t) {
         const b = voronoiBreakdown(fit.measure, t, d2);
-        return { D2: b.total, D1: presetBreakdown('D1', fit.measure, t).total, weights: b.weightTerm };
+        const merged = mergeToAtoms(fit.measure, t.atoms.length, SOFTMAX_GAUSSIAN_DISSIMILARITY);
+        return {
+          D2: b.total,
+          D1: presetBreakdown('D1', fit.measure, t).total,
+          weights: b.weightTerm,
+          'merged-D2': voronoiBreakdown(merged, t, d2).total,
+          'merged-D1': voronoiBreakdown(merged, t, d1All).total,
+        };
       },
     };
   },
