@@ -35,3 +35,4 @@ export {
   type DendrogramStep,
   type DissimilarityGroup,
 } from './dendrogram.js';
+export { nmoeCodeLoss, type NmoeCodeLossName } from './nmoe-code.js';

@@ -242,7 +242,10 @@ export function planStudy(study: StudyConfig, quick: boolean): StudyPlan {
       const model = { ...(study.model ?? {}), ...(v.model ?? {}) };
       const estimator = { ...(study.estimator ?? {}), ...(v.estimator ?? {}), ...(p?.estimator ?? {}) };
       const path = p === null ? `variants[${i}]` : `variants[${i}] x protocols[${k}]`;
-      variants.push({ name, base: v.name, protocol: p?.name ?? null, model, estimator, path, configHash: hashOf({ model, estimator, loss: study.loss }) });
+      // model.scoring changes only how a fit is scored (e.g. a published code's reference values), not
+      // what is simulated or fitted: it stays out of the hash, so `rescore` can apply it to stored fits.
+      const { scoring: _scoring, ...simulated } = model;
+      variants.push({ name, base: v.name, protocol: p?.name ?? null, model, estimator, path, configHash: hashOf({ model: simulated, estimator, loss: study.loss }) });
     });
   });
   return {

@@ -5,13 +5,14 @@
  */
 import { getKind, type CellModel } from './registry.js';
 import { nDependence, type NDependence } from './n-expressions.js';
-import type { ResolvedVariant } from './schema.js';
+import { canonicalJson, type ResolvedVariant } from './schema.js';
 import './kinds/index.js';
 
 const built = new Map<string, CellModel>();
 const dependences = new Map<string, NDependence | null>();
 
-const variantKey = (v: ResolvedVariant): string => `${v.name}\u0000${v.configHash}`;
+// model.scoring is outside the config hash (schema.ts) but changes the built model's losses.
+const variantKey = (v: ResolvedVariant): string => `${v.name}\u0000${v.configHash}\u0000${v.model.scoring === undefined ? '' : canonicalJson(v.model.scoring)}`;
 
 /** The variant's n-dependence (its expressions compiled once), or undefined when it has none. */
 export function variantDependence(v: ResolvedVariant): NDependence | undefined {

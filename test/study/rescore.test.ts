@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseStudy } from '../../src/study/schema.js';
+import { parseStudy, planStudy } from '../../src/study/schema.js';
 import { runStudy, readResults } from '../../src/study/runner.js';
 import { rescoreStudy } from '../../src/study/rescore.js';
 import type { ResultLine } from '../../src/study/cell.js';
@@ -52,4 +52,21 @@ test('rescore: losses taken off the lines come back from the estimates, to the b
 test('rescore: a study with no results is an error naming the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pe-rescore-'));
   await assert.rejects(rescoreStudy(study, dir), (e: unknown) => e instanceof InputError && e.field.endsWith('results.jsonl'));
+});
+
+test('model.scoring stays out of the config hash: a reference added later rescores stored fits; at the true variances the -ref losses are the plain ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pe-rescore-'));
+  await runStudy(study, dir, { workers: 0, quiet: true });
+  const withRef = (nu: number[]) => parseStudy({ ...study, model: { ...study.model, scoring: { referenceNu: nu } } });
+  assert.deepEqual(planStudy(withRef([0.3, 0.4]), false).variants.map((v) => v.configHash), planStudy(study, false).variants.map((v) => v.configHash));
+  const r = await rescoreStudy(withRef([0.05, 0.05]), dir);
+  assert.equal(r.rescored, 8);
+  assert.deepEqual(r.added, ['D2-ref', 'merged-D1-ref', 'merged-D2-ref']);
+  for (const l of readResults(join(dir, 'results.jsonl'))) {
+    assert.equal(l.losses['D2-ref'], l.losses['D2-code']);
+    assert.equal(l.losses['merged-D2-ref'], l.losses['merged-D2-code']);
+  }
+  await rescoreStudy(withRef([0.3, 0.4]), dir);
+  for (const l of readResults(join(dir, 'results.jsonl'))) assert.ok((l.losses['D2-ref'] as number) > (l.losses['D2-code'] as number), 'scored against variances 6-8 times the true ones');
+  await assert.rejects(rescoreStudy(withRef([0.3]), dir), (e: unknown) => e instanceof InputError && e.field === 'variants[0].model.scoring.referenceNu');
 });

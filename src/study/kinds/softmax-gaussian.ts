@@ -20,7 +20,11 @@
  *           cell is a singleton and D2 is the paper's D1), D1 (the softmax shape: ||delta|| in
  *           singletons, ||delta||^2 in multi-atom cells), weights (the weight term), and on the
  *           fit merged by its dendrogram down to the true number of atoms (loss/dendrogram.ts,
- *           arXiv 2510.12744): merged-D2 (D2) and merged-D1 (exponent 1 in every cell).
+ *           arXiv 2510.12744): merged-D2 (D2) and merged-D1 (exponent 1 in every cell);
+ *           D2-code, merged-D2-code, merged-D1-code: the same as arXiv 2510.12744's code computes
+ *           them (joint norms of block groups, loss/nmoe-code.ts); with model.scoring.referenceNu
+ *           also D2-ref, merged-D2-ref, merged-D1-ref: the code's losses against the truth with
+ *           those variances (the code's reference values; scoring stays out of the config hash).
  */
 import { z } from 'zod';
 import { parseWith, finite } from '../../util/schema.js';
@@ -31,6 +35,7 @@ import { fitEmSoftmaxGaussian, type SoftmaxGaussianInit } from '../../estimate/e
 import { nearInit, shrinkingScale } from '../../estimate/init.js';
 import { presetBreakdown, softmaxGaussianD1, softmaxGaussianD2 } from '../../loss/presets.js';
 import { mergeToAtoms, SOFTMAX_GAUSSIAN_DISSIMILARITY } from '../../loss/dendrogram.js';
+import { nmoeCodeLoss } from '../../loss/nmoe-code.js';
 import type { MixingMeasure } from '../../mixture/measure.js';
 import { voronoiBreakdown } from '../../loss/voronoi.js';
 import { designSchema, designSampler } from '../design.js';
@@ -45,6 +50,12 @@ const modelSchema = z
     /** Fitted components (>= the true number). */
     k: int1,
     design: designSchema.default({ kind: 'gaussian', mean: 0, sd: 1 }),
+    /**
+     * Scoring only (outside the config hash, see schema.ts): `referenceNu`, one variance per true
+     * component, adds the losses D2-ref, merged-D2-ref and merged-D1-ref: the published code's
+     * losses (D2-code ...) against the truth with these variances, as that code scores.
+     */
+    scoring: z.object({ referenceNu: z.array(finite.refine((x) => x > 0, { error: 'a variance > 0' })).min(1) }).strict().optional(),
   })
   .strict();
 
@@ -68,11 +79,12 @@ const estimatorSchema = z
   })
   .strict();
 
-export const LOSS_NAMES = ['D2', 'D1', 'weights', 'merged-D2', 'merged-D1'] as const;
+export const LOSS_NAMES = ['D2', 'D1', 'weights', 'merged-D2', 'merged-D1', 'D2-code', 'merged-D2-code', 'merged-D1-code'] as const;
+const REFERENCE_LOSS_NAMES = ['D2-ref', 'merged-D2-ref', 'merged-D1-ref'] as const;
 
 export const softmaxGaussianKind: ModelKind = {
   kind: 'softmax-gaussian',
-  summary: 'softmax-gated Gaussian MoE (conditional likelihood) fitted by EM; losses D2, D1, weights, merged-D2, merged-D1',
+  summary: 'softmax-gated Gaussian MoE (conditional likelihood) fitted by EM; losses D2, D1, weights, the dendrogram-merged measure\'s merged-D2, merged-D1, the published code\'s -code (and with scoring.referenceNu -ref) losses',
   lossNames: LOSS_NAMES,
   estimators: ['em'],
   schemas: { model: modelSchema, estimator: estimatorSchema },
@@ -87,8 +99,11 @@ export const softmaxGaussianKind: ModelKind = {
     const design = designSampler(m.design, m.d, `${path}.model.design`);
     if (e.nuStart !== undefined && e.init !== 'near-experts') throw new InputError(`${path}.estimator.nuStart`, 'only with "init": "near-experts" (remove it, or set init)', JSON.stringify(e.nuStart));
     if (e.nuStart !== undefined && e.nuStart.length !== params.k) throw new InputError(`${path}.estimator.nuStart`, `${params.k} starting variances (one per true component, in the truth's order)`, `${e.nuStart.length}`);
+    const ref = m.scoring?.referenceNu;
+    if (ref !== undefined && ref.length !== params.k) throw new InputError(`${path}.model.scoring.referenceNu`, `${params.k} variances (one per true component, in the truth's order)`, String(ref.length));
     const d2 = softmaxGaussianD2();
     const d1All = softmaxGaussianD1();
+    const withNu = (t: MixingMeasure, nu: ReadonlyArray<number>): MixingMeasure => ({ atoms: t.atoms.map((a, j) => ({ ...a, params: { ...a.params, nu: Float64Array.of(nu[j] as number) } })) });
     const startOf = (t: MixingMeasure, n: number): SoftmaxGaussianInit => {
       if (e.init === 'random') return { kind: 'random' };
       if (e.init === 'near') return nearInit(t, n, e.initScale, e.initRate);
@@ -97,7 +112,7 @@ export const softmaxGaussianKind: ModelKind = {
     return {
       regime: m.k > params.k ? 'over' : 'exact',
       truth: truth,
-      lossNames: LOSS_NAMES,
+      lossNames: ref === undefined ? LOSS_NAMES : [...LOSS_NAMES, ...REFERENCE_LOSS_NAMES],
       protocol: e.init === 'random' ? 'random' : e.initRate === 0 && (e.init === 'near' || e.nuRate === 0 || e.nuScale === 0) ? 'fixed' : 'shrinking',
       simulate(n, rng) {
         const X = design(n, rng);
@@ -118,13 +133,23 @@ export const softmaxGaussianKind: ModelKind = {
       losses(fit, t) {
         const b = voronoiBreakdown(fit.measure, t, d2);
         const merged = mergeToAtoms(fit.measure, t.atoms.length, SOFTMAX_GAUSSIAN_DISSIMILARITY);
-        return {
+        const out: Record<string, number> = {
           D2: b.total,
           D1: presetBreakdown('D1', fit.measure, t).total,
           weights: b.weightTerm,
           'merged-D2': voronoiBreakdown(merged, t, d2).total,
           'merged-D1': voronoiBreakdown(merged, t, d1All).total,
+          'D2-code': nmoeCodeLoss('D2', fit.measure, t),
+          'merged-D2-code': nmoeCodeLoss('D2', merged, t),
+          'merged-D1-code': nmoeCodeLoss('D1', merged, t),
         };
+        if (ref !== undefined) {
+          const tr = withNu(t, ref);
+          out['D2-ref'] = nmoeCodeLoss('D2', fit.measure, tr);
+          out['merged-D2-ref'] = nmoeCodeLoss('D2', merged, tr);
+          out['merged-D1-ref'] = nmoeCodeLoss('D1', merged, tr);
+        }
+        return out;
       },
     };
   },
