@@ -61,8 +61,9 @@ export type SoftmaxGaussianInit =
       readonly nuScale: number;
     };
 
-/** Newton steps for the random-label gate start (the official IRLS allows 300). */
+/** Newton steps for the random-label gate start (the official IRLS allows 300), and its gradient tolerance (above the rounding floor). */
 const LABEL_GATE_STEPS = 300;
+const LABEL_GATE_GRAD_TOL = 1e-9;
 
 export interface EmSoftmaxGaussianOptions {
   readonly rng: Rng;
@@ -172,8 +173,12 @@ export function gatingNegHessian(theta: Float64Array, X: Float64Array, n: number
 
 const solveSpd = solveSpdFlat;
 
-/** A few damped Newton steps on Q from theta (in place); returns the number of accepted steps. */
-export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float64Array, n: number, d: number, k: number, steps: number): number {
+/**
+ * A few damped Newton steps on Q from theta (in place); returns the number of accepted steps.
+ * Stops early when the largest gradient entry is below `gradTol` (the summed gradient has a
+ * rounding floor near 1e-11 at n = 10^5, so a tolerance below it runs every step).
+ */
+export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float64Array, n: number, d: number, k: number, steps: number, gradTol = 1e-12): number {
   const m = (k - 1) * (d + 1);
   if (m === 0) return 0;
   const grad = new Float64Array(m);
@@ -185,7 +190,7 @@ export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float
     gatingGradient(theta, X, R, n, d, k, grad);
     let gmax = 0;
     for (let p = 0; p < m; p++) gmax = Math.max(gmax, Math.abs(grad[p] as number));
-    if (gmax < 1e-12) break;
+    if (gmax < gradTol) break;
     gatingNegHessian(theta, X, n, d, k, H);
     let tr = 0;
     for (let p = 0; p < m; p++) tr += H[p * m + p] as number;
@@ -388,7 +393,7 @@ function nearExpertsStart(
   const R = new Float64Array(s.n * k);
   for (let i = 0; i < s.n; i++) R[i * k + rng.int(k)] = 1;
   const th = new Float64Array((k - 1) * (d + 1));
-  newtonGatingSteps(th, s.X, R, s.n, d, k, LABEL_GATE_STEPS);
+  newtonGatingSteps(th, s.X, R, s.n, d, k, LABEL_GATE_STEPS, LABEL_GATE_GRAD_TOL);
   setTheta(p, th);
   return p;
 }

@@ -95,6 +95,12 @@ test('near-experts start: experts at the truth, variances at nuStart, gates fitt
   const owners = Array.from(p.b, (b) => truth.b.indexOf(b));
   assert.ok(owners.every((o) => o >= 0) && owners.includes(0) && owners.includes(1), JSON.stringify(Array.from(p.b)));
   owners.forEach((o, i) => assert.equal(p.nu[i], [0.3, 0.4][o]));
+  // the label fit stops at its gradient tolerance (above the rounding floor) within a few steps, not at the 300-step cap
+  const X = s.X;
+  const R = new Float64Array(s.n * 3);
+  const lr = makeRng(9);
+  for (let i = 0; i < s.n; i++) R[i * 3 + lr.int(3)] = 1;
+  assert.ok(newtonGatingSteps(new Float64Array(4), X, R, s.n, 1, 3, 300, 1e-9) <= 10);
   // random labels: class shares 1/3 each and no dependence on x, so the gate parameters are O(n^-1/2)
   for (const v of [...p.beta0, ...p.beta]) assert.ok(Math.abs(v) < 0.1, `gate parameter ${v}`);
   const r = fitEmSoftmaxGaussian({ ...fam, k: 2 }, s, { rng: makeRng(5), init: { kind: 'near-experts', truth: t, expertScale: 0.05, nuScale: 0.01 }, maxIterations: 2000 });
