@@ -147,7 +147,7 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
       const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
       if (existsSync(layer)) {
         const forms: Record<string, string> = { 'vpt-deep': 'vpt exact', kv: 'kv exact', vapt: 'vapt exact' };
-        for (const s of readJsonl<PlantedSlope & { regime?: string; loss?: string }>(layer).filter((l) => l.kind === 'slope' && l.regime === 'exact' && l.loss === 'atoms-single')) {
+        for (const s of readJsonl<PlantedSlope & { regime?: string; loss?: string; fits?: string }>(layer).filter((l) => l.kind === 'slope' && l.regime === 'exact' && l.loss === 'atoms-single' && (l.fits ?? 'converged') === 'converged')) {
           entries.push({ source: 'ViT layer, atoms-single', method: forms[s.form] ?? s.form, slope: s.slope, lo: s.ci[0], hi: s.ci[1] });
         }
       }

@@ -84,6 +84,8 @@ export interface LayerSlopeLine {
   form: string;
   regime: Regime;
   loss: (typeof LAYER_LOSSES)[number];
+  /** Which fits the slope is over: those stopped by tolerance ("converged"), or all ("all": stalled and capped fits too). */
+  fits: 'converged' | 'all';
   slope: number;
   ci: [number, number];
   tInterval: [number, number];
@@ -180,11 +182,14 @@ export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerF
         capShare[String(n)] = at.filter((f) => !f.converged).length / at.length;
       }
       for (const loss of LAYER_LOSSES) {
-        const pts = all.filter((f) => f.converged && typeof f[loss] === 'number' && (f[loss] as number) > 0).map((f) => ({ n: f.n, loss: f[loss] as number }));
-        const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
-        if (ns.length < 2) continue;
-        const s = slopeWithInterval(pts, deriveSeed(1, labelOf(form), regime, loss, 'bootstrap'));
-        out.push({ kind: 'slope', study: study.name, form: labelOf(form), regime, loss, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, capShare, finished: new Date().toISOString() });
+        for (const which of ['converged', 'all'] as const) {
+          const pts = all.filter((f) => (which === 'all' || f.converged) && typeof f[loss] === 'number' && (f[loss] as number) > 0).map((f) => ({ n: f.n, loss: f[loss] as number }));
+          const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
+          if (ns.length < 2) continue;
+          // The converged slope keeps its historical bootstrap seed; "all" gets its own.
+          const s = slopeWithInterval(pts, which === 'converged' ? deriveSeed(1, labelOf(form), regime, loss, 'bootstrap') : deriveSeed(1, labelOf(form), regime, loss, 'all', 'bootstrap'));
+          out.push({ kind: 'slope', study: study.name, form: labelOf(form), regime, loss, fits: which, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, capShare, finished: new Date().toISOString() });
+        }
       }
     }
   }
@@ -210,7 +215,20 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
   const todo = cells.filter((c) => !done.has(key({ form: labelOf(c.form), regime: c.regime, n: c.n, seed: c.seed })));
   if (todo.length === 0) {
     log(`${cells.length} fits, all already in ${resultsPath}: nothing to run`);
-    return { ran: 0, skipped: cells.length, slopes: existing.filter((l): l is LayerSlopeLine => l.kind === 'slope'), backend: 'none', device: 'none', results: resultsPath };
+    // The slope lines are recomputed from the fits (a study's grid, or the slope definitions, may have changed since).
+    const fits = existing.filter((l): l is LayerFitLine => l.kind === 'fit');
+    const slopes = layerSlopes(study, fits);
+    const old = existing.filter((l): l is LayerSlopeLine => l.kind === 'slope');
+    const strip = (ls: ReadonlyArray<LayerSlopeLine>): string => JSON.stringify(ls.map(({ finished: _f, ...rest }) => rest));
+    if (strip(slopes) === strip(old)) return { ran: 0, skipped: cells.length, slopes: old, backend: 'none', device: 'none', results: resultsPath };
+    const lock = acquireLock(resultsPath);
+    try {
+      writeFileSync(resultsPath, [...fits, ...slopes].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    } finally {
+      lock.release();
+    }
+    for (const sl of slopes) log(`${sl.form} ${sl.regime} ${sl.loss} (${sl.fits} fits): slope ${sl.slope.toFixed(3)} [${sl.ci[0].toFixed(3)}, ${sl.ci[1].toFixed(3)}] over n = ${sl.ns.join(', ')}`);
+    return { ran: 0, skipped: cells.length, slopes, backend: 'none', device: 'none', results: resultsPath };
   }
   const lock = acquireLock(resultsPath);
   try {
@@ -249,7 +267,7 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
     session.end = new Date().toISOString();
     session.seconds = (Date.now() - t0) / 1000;
     recordSession(runPath, study, { ...session, cacheSeconds: caches });
-    for (const s of slopes) log(`${s.form} ${s.regime} ${s.loss}: slope ${s.slope.toFixed(3)} [${s.ci[0].toFixed(3)}, ${s.ci[1].toFixed(3)}] over n = ${s.ns.join(', ')}`);
+    for (const s of slopes) log(`${s.form} ${s.regime} ${s.loss} (${s.fits} fits): slope ${s.slope.toFixed(3)} [${s.ci[0].toFixed(3)}, ${s.ci[1].toFixed(3)}] over n = ${s.ns.join(', ')}`);
     disposeVit(weights);
     return { ran: todo.length, skipped: cells.length - todo.length, slopes, backend: info.backend, device: info.device, results: resultsPath };
   } finally {

@@ -60,11 +60,19 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   const r2 = await runPlantedLayer(path, quiet);
   assert.equal(r2.ran, 0);
   assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before);
+  // Slope lines over converged fits and over all fits; a run with nothing to fit recomputes them.
+  const slopeLines = lines.filter((l) => l.kind === 'slope');
+  assert.ok(slopeLines.some((l) => l.fits === 'converged') && slopeLines.some((l) => l.fits === 'all'));
+  writeFileSync(join(dir, 'results.jsonl'), fits.map((f) => `${JSON.stringify(f)}\n`).join(''));
+  await runPlantedLayer(path, quiet);
+  const strip = (ls: Array<Record<string, unknown>>) => ls.map(({ finished: _f, ...rest }) => rest);
+  assert.deepEqual(strip(read('results.jsonl').filter((l) => l.kind === 'slope')), strip(slopeLines));
+  const full = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const rq = await runPlantedLayer(path, { ...quiet, quick: true });
   assert.equal(rq.ran, 4, 'kv x 2 regimes x 2 n x 1 seed');
   for (const f of read('results.quick.jsonl').filter((l) => l.kind === 'fit')) assert.ok((f.steps as number) <= 5, 'the quick fit block caps the steps');
   assert.ok(existsSync(join(dir, 'results.quick.jsonl')) && existsSync(join(dir, 'run.quick.json')));
-  assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), before, 'quick fits do not mix with the full grid');
+  assert.equal(readFileSync(join(dir, 'results.jsonl'), 'utf8'), full, 'quick fits do not mix with the full grid');
 
   const bad = mkdtempSync(join(tmpdir(), 'planted-layer-bad-'));
   const badPath = join(bad, 'study.json');
