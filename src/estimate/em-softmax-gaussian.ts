@@ -81,6 +81,8 @@ export interface EmSoftmaxGaussianOptions {
   readonly starts?: number;
   /** Newton steps on the gate per M step (default 3). */
   readonly newtonSteps?: number;
+  /** End an M step's Newton steps once a step changes the gate objective by at most this times its size (default 0: run all `newtonSteps`). */
+  readonly newtonTolerance?: number;
   /** Smallest allowed expert variance (default 1e-10). */
   readonly varianceFloor?: number;
   readonly trace?: boolean;
@@ -176,9 +178,11 @@ const solveSpd = solveSpdFlat;
 /**
  * A few damped Newton steps on Q from theta (in place); returns the number of accepted steps.
  * Stops early when the largest gradient entry is below `gradTol` (the summed gradient has a
- * rounding floor near 1e-11 at n = 10^5, so a tolerance below it runs every step).
+ * rounding floor near 1e-11 at n = 10^5, so a tolerance below it runs every step), or when an
+ * accepted step changed Q by at most `relTol` |Q| (0: never; the published codes' IRLS runs to
+ * a relative change of 1e-7).
  */
-export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float64Array, n: number, d: number, k: number, steps: number, gradTol = 1e-12): number {
+export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float64Array, n: number, d: number, k: number, steps: number, gradTol = 1e-12, relTol = 0): number {
   const m = (k - 1) * (d + 1);
   if (m === 0) return 0;
   const grad = new Float64Array(m);
@@ -197,15 +201,17 @@ export function newtonGatingSteps(theta: Float64Array, X: Float64Array, R: Float
     for (let p = 0; p < m; p++) H[p * m + p] = (H[p * m + p] as number) + 1e-8 * (tr / m + 1e-12);
     const step = solveSpd(H, grad, m) ?? Float64Array.from(grad);
     let t = 1;
-    let ok = false;
+    // true: accepted; null: accepted, and Q changed by at most relTol |Q| (stop); false: no step found.
+    let ok: boolean | null = false;
     for (let h = 0; h < 30; h++) {
       for (let p = 0; p < m; p++) trial[p] = (theta[p] as number) + t * (step[p] as number);
       const qt = gatingObjective(trial, X, R, n, d, k);
-      if (qt >= q) { theta.set(trial); q = qt; ok = true; break; }
+      if (qt >= q) { theta.set(trial); ok = relTol > 0 && Math.abs(qt - q) <= relTol * Math.abs(q) ? null : true; q = qt; break; }
       t /= 2;
     }
-    if (!ok) break;
+    if (ok === false) break;
     accepted++;
+    if (ok === null) break;
   }
   return accepted;
 }
@@ -422,6 +428,8 @@ export function fitEmSoftmaxGaussian(family: SoftmaxGaussianFamily, samples: Sam
   const starts = options.starts ?? 1;
   const newton = options.newtonSteps ?? 3;
   const stopRule = options.stopRule ?? 'parameters';
+  const newtonTol = options.newtonTolerance ?? 0;
+  if (!(Number.isFinite(newtonTol) && newtonTol >= 0)) throw new InputError('newtonTolerance', 'a finite number >= 0', String(newtonTol));
   if (stopRule !== 'parameters' && stopRule !== 'loglik') throw new InputError('stopRule', "'parameters' or 'loglik'", String(stopRule));
   if (!Number.isInteger(maxIt) || maxIt < 1) throw new InputError('maxIterations', 'a positive integer', String(maxIt));
   if (!Number.isInteger(starts) || starts < 1) throw new InputError('starts', 'a positive integer', String(starts));
@@ -444,7 +452,7 @@ export function fitEmSoftmaxGaussian(family: SoftmaxGaussianFamily, samples: Sam
       prevLl = ll;
       hits += mStepExperts(cur, nxt, samples, R, floor);
       const th = thetaOf(cur);
-      newtonGatingSteps(th, samples.X, R, samples.n, d, k, newton);
+      newtonGatingSteps(th, samples.X, R, samples.n, d, k, newton, undefined, newtonTol);
       setTheta(nxt, th);
       it++;
       change = maxChange(cur, nxt);

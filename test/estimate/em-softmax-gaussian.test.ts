@@ -125,3 +125,13 @@ test("stopRule 'loglik' stops on the relative log-likelihood change: earlier tha
   const never = fitEmSoftmaxGaussian(fam, s, { rng: makeRng(7), init, tolerance: 0, stopRule: 'loglik', maxIterations: 30 });
   assert.ok(!never.diagnostics.converged && never.diagnostics.iterations === 30);
 });
+
+test('newtonTolerance ends the gate M step on a small relative change of its objective, at the optimum the full Newton run reaches', () => {
+  const { X, R } = problem(12, 4000, 1, 3);
+  const full = new Float64Array(4);
+  const early = new Float64Array(4);
+  const all = newtonGatingSteps(full, X, R, 4000, 1, 3, 300);
+  const few = newtonGatingSteps(early, X, R, 4000, 1, 3, 300, undefined, 1e-7);
+  assert.ok(few < all && few <= 10, `${few} vs ${all} steps`);
+  for (let p = 0; p < 4; p++) assert.ok(Math.abs((early[p] as number) - (full[p] as number)) < 1e-3, `theta[${p}]`);
+});

@@ -76,6 +76,8 @@ const estimatorSchema = z
     maxIterations: int1.default(2000),
     starts: int1.default(1),
     newtonSteps: int1.default(3),
+    /** End an M step's Newton steps once the gate objective's relative change is at most this (0: run all newtonSteps; the published codes' IRLS: 300 steps to 1e-7). */
+    newtonTolerance: finite.refine((x) => x >= 0, { error: 'a number >= 0' }).default(0),
   })
   .strict();
 
@@ -127,6 +129,7 @@ export const softmaxGaussianKind: ModelKind = {
           maxIterations: e.maxIterations,
           starts: e.starts,
           newtonSteps: e.newtonSteps,
+          newtonTolerance: e.newtonTolerance,
         });
         return { measure: canonicalSoftmax(res.measure), diagnostics: res.diagnostics };
       },
