@@ -172,8 +172,10 @@ function planCells(study: PlantedLayerStudy, quick: boolean): Array<{ form: Form
 /** Slope lines per (form, regime, loss) over the converged fits, with the cap share per n. */
 export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerFitLine>): LayerSlopeLine[] {
   const out: LayerSlopeLine[] = [];
+  // Every regime with fits in the file, not only this run's: a staged run (stage-exact.json,
+  // stage-over.json) rewrites the file and must keep the other stage's slopes.
   for (const form of study.forms) {
-    for (const regime of study.regimes) {
+    for (const regime of ['exact', 'over'] as const) {
       const all = fits.filter((f) => f.form === labelOf(form) && f.regime === regime);
       if (all.length === 0) continue;
       const capShare: Record<string, number> = {};

@@ -67,6 +67,12 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   await runPlantedLayer(path, quiet);
   const strip = (ls: Array<Record<string, unknown>>) => ls.map(({ finished: _f, ...rest }) => rest);
   assert.deepEqual(strip(read('results.jsonl').filter((l) => l.kind === 'slope')), strip(slopeLines));
+  // A staged study (one regime) in the same folder keeps the other regime's slope lines.
+  const stage = join(dir, 'stage.json');
+  writeFileSync(stage, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), regimes: ['exact'] }));
+  writeFileSync(join(dir, 'results.jsonl'), fits.map((f) => `${JSON.stringify(f)}\n`).join(''));
+  await runPlantedLayer(stage, quiet);
+  assert.deepEqual(strip(read('results.jsonl').filter((l) => l.kind === 'slope')), strip(slopeLines));
   const full = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const rq = await runPlantedLayer(path, { ...quiet, quick: true });
   assert.equal(rq.ran, 4, 'kv x 2 regimes x 2 n x 1 seed');
