@@ -188,10 +188,16 @@ export function sampleSoftmaxGaussianAt(p: SoftmaxGaussianParams, X: Float64Arra
 /** Atom j: weight exp(beta0_j), blocks { beta, a, b, nu }. */
 export function softmaxGaussianToMeasure(p: SoftmaxGaussianParams): MixingMeasure {
   const { d } = p;
+  // A gate that EM drove off (separable responsibilities) can have exp(beta0) overflow. The
+  // weights are identified only up to a common factor (the canonical form normalises them), so
+  // then every bias is shifted by the largest; below the overflow nothing changes, bit for bit.
+  let top = -Infinity;
+  for (let j = 0; j < p.k; j++) top = Math.max(top, p.beta0[j] as number);
+  const shift = top > 700 ? top : 0;
   const atoms = [];
   for (let j = 0; j < p.k; j++) {
     atoms.push({
-      weight: Math.exp(p.beta0[j] as number),
+      weight: Math.exp((p.beta0[j] as number) - shift),
       params: { beta: p.beta.slice(j * d, (j + 1) * d), a: p.a.slice(j * d, (j + 1) * d), b: p.b.slice(j, j + 1), nu: p.nu.slice(j, j + 1) },
     });
   }

@@ -37,3 +37,12 @@ test('bad softmax-gated models are refused with the field named', () => {
   assert.throws(() => softmaxGaussian({ beta0: [0, 0], beta: [[1], [0]], a: [[1], [1]], b: [0, 0], nu: [1, -1] }), (e: unknown) => e instanceof InputError && e.field === 'model.nu[1]');
   assert.throws(() => softmaxGaussian({ beta0: [0, 0], beta: [[1], [0, 1]], a: [[1], [1]], b: [0, 0], nu: [1, 1] }), (e: unknown) => e instanceof InputError && e.field === 'model.beta[1]');
 });
+
+test('a gate driven off by EM (exp(beta0) overflowing) still gives a finite measure; below the overflow the weights are exp(beta0) exactly', () => {
+  const off = softmaxGaussian({ beta0: [800, 0, -3], beta: [[1900], [0], [2]], a: [[1], [-1], [0]], b: [0, 0.5, 1], nu: [0.05, 0.1, 0.2] });
+  const g = softmaxGaussianToMeasure(off);
+  for (const a of g.atoms) assert.ok(Number.isFinite(a.weight as number), String(a.weight));
+  assert.equal(g.atoms[0]?.weight, 1);
+  const small = softmaxGaussianToMeasure(softmaxGaussian({ beta0: [0.3, 0], beta: [[1], [0]], a: [[1], [-1]], b: [0, 0.5], nu: [0.05, 0.1] }));
+  assert.equal(small.atoms[0]?.weight, Math.exp(0.3));
+});
