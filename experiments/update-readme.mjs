@@ -26,5 +26,21 @@ for (const [, study, flags] of markers) {
   if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
   text = `${text.slice(0, start + open.length)}\n${table.replaceAll(here, 'experiments/')}\n${text.slice(end)}`;
 }
+// Tables drawn from src/figures data modules: <!-- table:sim-vs-vit --> ... <!-- /table:sim-vs-vit -->.
+const tables = {
+  'sim-vs-vit': async () => {
+    const m = await import('../dist/src/figures/sim-vs-vit-data.js');
+    return m.simVsVitMarkdown(m.simVsVitComparison(fileURLToPath(new URL('..', import.meta.url))));
+  },
+};
+for (const [name, render] of Object.entries(tables)) {
+  const open = `<!-- table:${name} -->`;
+  const close = `<!-- /table:${name} -->`;
+  const start = text.indexOf(open);
+  if (start < 0) continue;
+  const end = text.indexOf(close, start);
+  if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
+  text = `${text.slice(0, start + open.length)}\n${await render()}\n${text.slice(end)}`;
+}
 writeFileSync(readme, text);
 process.stdout.write(`updated ${readme}\n`);

@@ -46,7 +46,8 @@ Subcommands:
       One line per fit ({"kind":"fit","form","regime","n","seed","stopReason","converged",
       "atCap","steps","trainObjective","noiseVar","D1","atoms-single","atoms-multi",
       "atoms-multi-min",...}) and, after the run, one slope line per (form, regime, loss) over the
-      converged fits with the share of unconverged fits per n ({"kind":"slope",...,"capShare"}).
+      converged fits and one over all fits, with the share of fits per n stopped by the cap
+      ("capShare") and by anything but the tolerance ("unconvergedShare").
       --quick runs the study's "quick" block into results.quick.jsonl / run.quick.json.
 
 Options (all subcommands):

@@ -20,9 +20,10 @@
  *    backend, device, finished}
  * trainObjective = ||f(theta_hat) - y||^2 / (n T d), to set against noiseVar = sigma^2. A fit is
  * unreliable unless stopReason is 'tolerance' (atCap marks the step cap). After the run, one
- * {"kind":"slope", form, regime, loss, slope, ci, tInterval, points, ns, capShare} line per
- * (form, regime, loss) over the converged fits (older slope lines are replaced); capShare[n] is
- * the share of fits at n that the cap (or a stall / non-finite value) stopped.
+ * {"kind":"slope", form, regime, loss, fits, slope, ci, tInterval, points, ns, capShare,
+ * unconvergedShare} line per (form, regime, loss) and fit set (older slope lines are replaced);
+ * capShare[n] is the share of fits at n that the step cap stopped, unconvergedShare[n] the share
+ * that anything but the tolerance stopped (the cap, a stall, a non-finite value).
  */
 import { dirname, join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -91,7 +92,10 @@ export interface LayerSlopeLine {
   tInterval: [number, number];
   points: number;
   ns: number[];
+  /** Per n: the share of fits stopped by the step cap. */
   capShare: Record<string, number>;
+  /** Per n: the share of fits not stopped by the tolerance (cap, stall or non-finite value). */
+  unconvergedShare: Record<string, number>;
   finished: string;
 }
 
@@ -172,16 +176,20 @@ function planCells(study: PlantedLayerStudy, quick: boolean): Array<{ form: Form
 /** Slope lines per (form, regime, loss) over the converged fits, with the cap share per n. */
 export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerFitLine>): LayerSlopeLine[] {
   const out: LayerSlopeLine[] = [];
-  // Every regime with fits in the file, not only this run's: a staged run (stage-exact.json,
-  // stage-over.json) rewrites the file and must keep the other stage's slopes.
-  for (const form of study.forms) {
+  // Every form and regime with fits in the file, not only this run's: a staged run
+  // (stage-exact.json, stage-over.json) rewrites the file and must keep the other stage's slopes.
+  // Ordered by first fit in the file (run order), so a stage does not reorder the lines.
+  const labels = [...new Set([...fits.map((f) => f.form), ...study.forms.map(labelOf)])];
+  for (const label of labels) {
     for (const regime of ['exact', 'over'] as const) {
-      const all = fits.filter((f) => f.form === labelOf(form) && f.regime === regime);
+      const all = fits.filter((f) => f.form === label && f.regime === regime);
       if (all.length === 0) continue;
       const capShare: Record<string, number> = {};
+      const unconvergedShare: Record<string, number> = {};
       for (const n of [...new Set(all.map((f) => f.n))].sort((a, b) => a - b)) {
         const at = all.filter((f) => f.n === n);
-        capShare[String(n)] = at.filter((f) => !f.converged).length / at.length;
+        capShare[String(n)] = at.filter((f) => f.atCap).length / at.length;
+        unconvergedShare[String(n)] = at.filter((f) => !f.converged).length / at.length;
       }
       for (const loss of LAYER_LOSSES) {
         for (const which of ['converged', 'all'] as const) {
@@ -189,8 +197,8 @@ export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerF
           const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
           if (ns.length < 2) continue;
           // The converged slope keeps its historical bootstrap seed; "all" gets its own.
-          const s = slopeWithInterval(pts, which === 'converged' ? deriveSeed(1, labelOf(form), regime, loss, 'bootstrap') : deriveSeed(1, labelOf(form), regime, loss, 'all', 'bootstrap'));
-          out.push({ kind: 'slope', study: study.name, form: labelOf(form), regime, loss, fits: which, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, capShare, finished: new Date().toISOString() });
+          const s = slopeWithInterval(pts, which === 'converged' ? deriveSeed(1, label, regime, loss, 'bootstrap') : deriveSeed(1, label, regime, loss, 'all', 'bootstrap'));
+          out.push({ kind: 'slope', study: study.name, form: label, regime, loss, fits: which, slope: s.slope, ci: s.ci, tInterval: s.tInterval, points: pts.length, ns, capShare, unconvergedShare, finished: new Date().toISOString() });
         }
       }
     }

@@ -55,6 +55,13 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   for (const s of lines.filter((l) => l.kind === 'slope')) {
     assert.ok(Number.isFinite(s.slope));
     assert.deepEqual(Object.keys(s.capShare as object), ['8', '16']);
+    // capShare counts the cap only; unconvergedShare every stop but the tolerance.
+    const fitsOf = lines.filter((l) => l.kind === 'fit' && l.form === s.form && l.regime === s.regime);
+    for (const n of ['8', '16']) {
+      const at = fitsOf.filter((f) => String(f.n) === n);
+      assert.equal((s.capShare as Record<string, number>)[n], at.filter((f) => f.atCap === true).length / at.length);
+      assert.equal((s.unconvergedShare as Record<string, number>)[n], at.filter((f) => f.converged !== true).length / at.length);
+    }
   }
   const before = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const r2 = await runPlantedLayer(path, quiet);
@@ -72,6 +79,13 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   writeFileSync(stage, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), regimes: ['exact'] }));
   writeFileSync(join(dir, 'results.jsonl'), fits.map((f) => `${JSON.stringify(f)}\n`).join(''));
   await runPlantedLayer(stage, quiet);
+  assert.deepEqual(strip(read('results.jsonl').filter((l) => l.kind === 'slope')), strip(slopeLines));
+  // So does a stage that names only some of the forms: the other forms' slope lines stay.
+  const formStage = join(dir, 'stage-forms.json');
+  const whole = JSON.parse(readFileSync(path, 'utf8')) as { forms: Array<{ name: string }> };
+  writeFileSync(formStage, JSON.stringify({ ...whole, forms: whole.forms.filter((f) => f.name === 'vapt'), quick: undefined }));
+  writeFileSync(join(dir, 'results.jsonl'), fits.map((f) => `${JSON.stringify(f)}\n`).join(''));
+  await runPlantedLayer(formStage, quiet);
   assert.deepEqual(strip(read('results.jsonl').filter((l) => l.kind === 'slope')), strip(slopeLines));
   const full = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const rq = await runPlantedLayer(path, { ...quiet, quick: true });

@@ -1,0 +1,129 @@
+/**
+ * The simulation-against-ViT comparison as data: for each prompt method, regime and loss, the
+ * slope of log(loss) on log(n) in the simulated prompt mixtures (experiments/vpt-vs-vapt, the
+ * `fixed` start protocol, which is the planted ViT study's) beside the planted-layer ViT study's
+ * slope lines (experiments/vit-planted-layer/results.jsonl), over its fits stopped by tolerance
+ * and over all its fits. The figure `sim-vs-vit` and the table in experiments/README.md
+ * (experiments/update-readme.mjs, marker <!-- table:sim-vs-vit -->) are both drawn from it, so
+ * no slope is typed by hand.
+ *
+ * The simulation's n grid (100..10^6) is wider than the ViT's, and a rate that changes regime
+ * with n (an atom switched off at small n, merged at large n) gives different slopes over
+ * different ranges; so each row also carries the simulation's lower-half slope (n up to the grid's
+ * middle value, 10^4), the range the ViT covers.
+ *
+ * Agreement: judged on the ViT slope over all fits (every fit, tolerance-stopped or not, ends at
+ * the noise level; selecting the tolerance-stopped ones would select on the optimiser): 'overlap'
+ * when its interval and the simulation's (full range or lower half) intersect, else 'ViT steeper'
+ * / 'ViT flatter' against both.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { studyRateTable } from '../study/rates-table.js';
+import { readJsonl } from '../vit/results.js';
+
+export type VitForm = 'vpt-deep' | 'kv' | 'vapt';
+export type Regime = 'exact' | 'over';
+
+export interface SlopeCi {
+  readonly slope: number;
+  readonly ci: readonly [number, number];
+}
+
+export interface VitSlope extends SlopeCi {
+  readonly points: number;
+  readonly ns: ReadonlyArray<number>;
+  /** Per n: share stopped by the step cap / by anything but the tolerance (absent in old lines). */
+  readonly capShare: Readonly<Record<string, number>>;
+  readonly unconvergedShare?: Readonly<Record<string, number>>;
+}
+
+export interface SimVsVitRow {
+  readonly form: VitForm;
+  readonly regime: Regime;
+  readonly loss: string;
+  /** The simulation variant, e.g. "vpt over [fixed]". */
+  readonly variant: string;
+  readonly sim: (SlopeCi & { readonly nMin: number; readonly nMax: number; readonly fits: number }) | null;
+  readonly simLow: (SlopeCi & { readonly nMax: number }) | null;
+  readonly vitConverged: VitSlope | null;
+  readonly vitAll: VitSlope | null;
+  /** 'between': steeper than one simulation interval and flatter than the other. */
+  readonly agreement: 'overlap' | 'ViT steeper' | 'ViT flatter' | 'between' | null;
+}
+
+/** Which (regime, loss) pairs are compared: exact students' singleton cells; over-specified students' multi-atom cells (the slow-rate claims' quantity) and singleton cells. */
+export const COMPARED: ReadonlyArray<{ readonly regime: Regime; readonly loss: string }> = [
+  { regime: 'exact', loss: 'atoms-single' },
+  { regime: 'over', loss: 'atoms-multi' },
+  { regime: 'over', loss: 'atoms-single' },
+];
+
+const SIM_BASE: Readonly<Record<VitForm, string>> = { 'vpt-deep': 'vpt', kv: 'kv', vapt: 'vapt' };
+
+interface SlopeLine extends VitSlope {
+  kind: string;
+  form: string;
+  regime?: string;
+  loss?: string;
+  fits?: string;
+}
+
+function overlaps(a: readonly [number, number], b: readonly [number, number]): boolean {
+  return a[0] <= b[1] && b[0] <= a[1];
+}
+
+export function agreementOf(vit: readonly [number, number], sims: ReadonlyArray<readonly [number, number]>): SimVsVitRow['agreement'] {
+  if (sims.length === 0) return null;
+  if (sims.some((s) => overlaps(vit, s))) return 'overlap';
+  if (sims.every((s) => vit[1] < s[0])) return 'ViT steeper';
+  if (sims.every((s) => vit[0] > s[1])) return 'ViT flatter';
+  return 'between';
+}
+
+/** The comparison rows from the committed results under `root` (the repository root). */
+export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[] {
+  const forms: VitForm[] = ['vpt-deep', 'kv', 'vapt'];
+  const variants = forms.flatMap((f) => (['exact', 'over'] as const).map((r) => `${SIM_BASE[f]} ${r} [fixed]`));
+  const losses = [...new Set(COMPARED.map((c) => c.loss))];
+  const table = studyRateTable(join(root, 'experiments/vpt-vs-vapt'), { bootstrap, losses, variants });
+  const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
+  const slopes = existsSync(layer) ? readJsonl<SlopeLine>(layer).filter((l) => l.kind === 'slope') : [];
+  const rows: SimVsVitRow[] = [];
+  for (const { regime, loss } of COMPARED) {
+    for (const form of forms) {
+      const variant = `${SIM_BASE[form]} ${regime} [fixed]`;
+      const r = table.rows.find((x) => x.variant === variant && x.loss === loss);
+      const vit = (fits: 'converged' | 'all'): VitSlope | null => {
+        const s = slopes.find((l) => l.form === form && (l.regime ?? 'exact') === regime && (l.loss ?? 'atoms-single') === loss && (l.fits ?? 'converged') === fits);
+        return s === undefined ? null : { slope: s.slope, ci: s.ci, points: s.points, ns: s.ns, capShare: s.capShare, ...(s.unconvergedShare === undefined ? {} : { unconvergedShare: s.unconvergedShare }) };
+      };
+      const vitConverged = vit('converged');
+      const vitAll = vit('all');
+      const sim = r === undefined ? null : { slope: r.slope, ci: r.ci, nMin: r.nMin, nMax: r.nMax, fits: r.fits };
+      const simLow = r?.halves == null ? null : { slope: r.halves.low.slope, ci: r.halves.low.ci, nMax: r.halves.low.nMax };
+      const sims = [sim?.ci, simLow?.ci].filter((c): c is readonly [number, number] => c !== undefined);
+      rows.push({ form, regime, loss, variant, sim, simLow, vitConverged, vitAll, agreement: vitAll === null ? null : agreementOf(vitAll.ci, sims) });
+    }
+  }
+  return rows;
+}
+
+const f3 = (x: number): string => x.toFixed(3);
+const cell = (s: SlopeCi | null): string => (s === null ? '-' : `${f3(s.slope)} [${f3(s.ci[0])}, ${f3(s.ci[1])}]`);
+const range = (ns: ReadonlyArray<number>): string => (ns.length === 0 ? '' : `${ns[0]}..${ns[ns.length - 1]}`);
+
+/** The rows as a markdown table (experiments/README.md). */
+export function simVsVitMarkdown(rows: ReadonlyArray<SimVsVitRow>): string {
+  const out = [
+    '| method | regime | loss | ViT, fits stopped by tolerance | ViT, all fits | simulation, full range | simulation, lower half | agreement |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const vit = (s: VitSlope | null): string => (s === null ? 'not run' : `${cell(s)} (${s.points} fits, n = ${range(s.ns)})`);
+    const sim = r.sim === null ? 'not run' : `${cell(r.sim)} (n = ${r.sim.nMin}..${r.sim.nMax})`;
+    const low = r.simLow === null ? '-' : `${cell(r.simLow)} (n <= ${r.simLow.nMax})`;
+    out.push(`| ${r.form} | ${r.regime} | ${r.loss} | ${vit(r.vitConverged)} | ${vit(r.vitAll)} | ${sim} | ${low} | ${r.agreement ?? '-'} |`);
+  }
+  return out.join('\n');
+}

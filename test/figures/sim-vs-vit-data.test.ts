@@ -1,0 +1,53 @@
+/**
+ * The simulation-against-ViT comparison: agreement of intervals, the markdown table, and the
+ * pairing of the ViT's slope lines with the simulation's rows on a tiny synthetic repository.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agreementOf, simVsVitMarkdown, type SimVsVitRow } from '../../src/figures/sim-vs-vit-data.js';
+
+test('agreement: overlap with either simulation interval, else steeper / flatter / between', () => {
+  assert.equal(agreementOf([-0.6, -0.4], [[-0.55, -0.45]]), 'overlap');
+  assert.equal(agreementOf([-0.6, -0.5], [[-0.45, -0.4], [-0.52, -0.3]]), 'overlap');
+  assert.equal(agreementOf([-0.9, -0.7], [[-0.55, -0.45], [-0.6, -0.5]]), 'ViT steeper');
+  assert.equal(agreementOf([-0.2, -0.1], [[-0.55, -0.45], [-0.6, -0.5]]), 'ViT flatter');
+  assert.equal(agreementOf([-0.45, -0.4], [[-0.3, -0.2], [-0.6, -0.5]]), 'between');
+  assert.equal(agreementOf([-0.45, -0.4], []), null);
+});
+
+test('the markdown table has one row per comparison and says "not run" for a missing side', () => {
+  const row = (over: Partial<SimVsVitRow>): SimVsVitRow => ({
+    form: 'vapt', regime: 'over', loss: 'atoms-multi', variant: 'vapt over [fixed]',
+    sim: { slope: -0.2, ci: [-0.25, -0.15], nMin: 100, nMax: 1e6, fits: 180 }, simLow: { slope: -0.3, ci: [-0.4, -0.2], nMax: 10000 },
+    vitConverged: null, vitAll: { slope: -0.14, ci: [-0.49, 0.33], points: 15, ns: [100, 316, 1000], capShare: {} }, agreement: 'overlap', ...over,
+  });
+  const md = simVsVitMarkdown([row({}), row({ form: 'kv', variant: 'kv over [fixed]', vitAll: null, agreement: null })]).split('\n');
+  assert.equal(md.length, 4);
+  assert.match(md[2] as string, /^\| vapt \| over \| atoms-multi \| not run \| -0\.140 \[-0\.490, 0\.330\] \(15 fits, n = 100\.\.1000\) \| -0\.200 \[-0\.250, -0\.150\] \(n = 100\.\.1000000\) \| -0\.300 \[-0\.400, -0\.200\] \(n <= 10000\) \| overlap \|$/);
+  assert.match(md[3] as string, /^\| kv \| over \| atoms-multi \| not run \| not run \|.*\| - \|$/);
+});
+
+test('the catalog figure and the table read the same ViT slope lines (all fits, per regime and loss)', async () => {
+  const { simVsVitComparison } = await import('../../src/figures/sim-vs-vit-data.js');
+  const here = new URL('../../../', import.meta.url);
+  // A copy of the repository's simulation study, and a ViT file with two slope lines.
+  const root = mkdtempSync(join(tmpdir(), 'svv-'));
+  mkdirSync(join(root, 'experiments/vpt-vs-vapt'), { recursive: true });
+  mkdirSync(join(root, 'experiments/vit-planted-layer'), { recursive: true });
+  for (const f of ['study.json', 'results.jsonl']) writeFileSync(join(root, 'experiments/vpt-vs-vapt', f), readFileSync(new URL(`experiments/vpt-vs-vapt/${f}`, here)));
+  const line = (fits: string, slope: number): string => JSON.stringify({ kind: 'slope', form: 'vapt', regime: 'over', loss: 'atoms-multi', fits, slope, ci: [slope - 0.1, slope + 0.1], points: 15, ns: [100, 1000], capShare: { 100: 0, 1000: 0 } });
+  writeFileSync(join(root, 'experiments/vit-planted-layer/results.jsonl'), `${line('converged', -5)}\n${line('all', -0.25)}\n`);
+  const rows = simVsVitComparison(root, 200);
+  assert.equal(rows.length, 9);
+  const r = rows.find((x) => x.form === 'vapt' && x.regime === 'over' && x.loss === 'atoms-multi') as SimVsVitRow;
+  assert.equal(r.variant, 'vapt over [fixed]');
+  assert.equal(r.vitAll?.slope, -0.25);
+  assert.equal(r.vitConverged?.slope, -5);
+  assert.ok(r.sim !== null && r.sim.nMax === 1e6 && r.simLow !== null);
+  // Judged on all fits, not on the (absurd) converged line.
+  assert.equal(r.agreement, agreementOf([-0.35, -0.15], [r.sim.ci, r.simLow.ci]));
+  assert.equal(rows.filter((x) => x.vitAll !== null).length, 1);
+});
