@@ -5,6 +5,7 @@ export { ratePlotSpec, type RatePoint, type RateFit, type RateClaim, type RatePl
 export { gateHeatmapSpec, type GatePanel } from './specs/gate-heatmap.js';
 export { sampleEfficiencySpec, type EfficiencyPoint } from './specs/sample-efficiency.js';
 export { simVsVitSpec, type SlopeEntry } from './specs/sim-vs-vit.js';
+export { simVsVitComparison, simVsVitMarkdown, agreementOf, COMPARED, type SimVsVitRow, type VitSlope } from './sim-vs-vit-data.js';
 export { gatePanels, gateFigureConfigSchema, type GateFigureConfig } from './gates.js';
 export { CATALOG, catalogFigure, type CatalogFigure } from './catalog.js';
 
