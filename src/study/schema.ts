@@ -228,6 +228,16 @@ export function protocolVariantName(variant: string, protocol: string): string {
   return `${variant} [${protocol}]`;
 }
 
+/**
+ * The config hash of a resolved variant. model.scoring changes only how a fit is scored (e.g. a
+ * published code's reference values), not what is simulated or fitted: it stays out of the hash,
+ * so `rescore` can apply it to stored fits.
+ */
+export function variantConfigHash(model: Record<string, unknown>, estimator: Record<string, unknown>, loss: string): string {
+  const { scoring: _scoring, ...simulated } = model;
+  return hashOf({ model: simulated, estimator, loss });
+}
+
 /** Merge a variant's blocks over the study's defaults and fix the grid for a full or quick run. */
 export function planStudy(study: StudyConfig, quick: boolean): StudyPlan {
   const q = quick ? study.quick : undefined;
@@ -242,10 +252,7 @@ export function planStudy(study: StudyConfig, quick: boolean): StudyPlan {
       const model = { ...(study.model ?? {}), ...(v.model ?? {}) };
       const estimator = { ...(study.estimator ?? {}), ...(v.estimator ?? {}), ...(p?.estimator ?? {}) };
       const path = p === null ? `variants[${i}]` : `variants[${i}] x protocols[${k}]`;
-      // model.scoring changes only how a fit is scored (e.g. a published code's reference values), not
-      // what is simulated or fitted: it stays out of the hash, so `rescore` can apply it to stored fits.
-      const { scoring: _scoring, ...simulated } = model;
-      variants.push({ name, base: v.name, protocol: p?.name ?? null, model, estimator, path, configHash: hashOf({ model: simulated, estimator, loss: study.loss }) });
+      variants.push({ name, base: v.name, protocol: p?.name ?? null, model, estimator, path, configHash: variantConfigHash(model, estimator, study.loss) });
     });
   });
   return {
