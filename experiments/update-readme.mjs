@@ -13,18 +13,22 @@ const bin = fileURLToPath(new URL('../bin/prompt-experts.js', import.meta.url));
 let text = readFileSync(readme, 'utf8');
 // Each marker names a study and, optionally, the rates flags of its table: <!-- rates:STUDY -->
 // (the main loss), <!-- rates:STUDY --all-losses -->, <!-- rates:STUDY --loss atoms-multi --per-n -->.
+// Replaces what stands between <!-- KEY --> and <!-- /KEY --> by body.
+const fill = (key, body) => {
+  const open = `<!-- ${key} -->`;
+  const close = `<!-- /${key} -->`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(close, start);
+  if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
+  text = `${text.slice(0, start + open.length)}\n${body}\n${text.slice(end)}`;
+};
 const markers = [...text.matchAll(/<!-- rates:([^ >]+)((?: --?[a-z-]+(?: "[^"]*"| [a-zA-Z0-9-]+)?)*) -->/g)];
 if (markers.length === 0) throw new Error('README.md: no rates markers');
 for (const [, study, flags] of markers) {
   const extra = [...flags.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
   const args = [bin, 'rates', `${here}${study}`, '--markdown', ...extra];
   const table = execFileSync(process.execPath, args, { encoding: 'utf8' }).trimEnd();
-  const open = `<!-- rates:${study}${flags} -->`;
-  const close = `<!-- /rates:${study}${flags} -->`;
-  const start = text.indexOf(open);
-  const end = text.indexOf(close, start);
-  if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
-  text = `${text.slice(0, start + open.length)}\n${table.replaceAll(here, 'experiments/')}\n${text.slice(end)}`;
+  fill(`rates:${study}${flags}`, table.replaceAll(here, 'experiments/'));
 }
 // Tables drawn from src/figures data modules: <!-- table:sim-vs-vit --> ... <!-- /table:sim-vs-vit -->.
 const tables = {
@@ -34,13 +38,7 @@ const tables = {
   },
 };
 for (const [name, render] of Object.entries(tables)) {
-  const open = `<!-- table:${name} -->`;
-  const close = `<!-- /table:${name} -->`;
-  const start = text.indexOf(open);
-  if (start < 0) continue;
-  const end = text.indexOf(close, start);
-  if (end < 0) throw new Error(`README.md: no closing marker ${close}`);
-  text = `${text.slice(0, start + open.length)}\n${await render()}\n${text.slice(end)}`;
+  if (text.includes(`<!-- table:${name} -->`)) fill(`table:${name}`, await render());
 }
 writeFileSync(readme, text);
 process.stdout.write(`updated ${readme}\n`);

@@ -17,12 +17,11 @@
  * test/study/recap.test.ts), at the cost of the capped cells only. Only model kinds whose fit
  * depends on the cap through the loop bound alone are accepted (RECAP_KINDS).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { checkOutputFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
 import type { ResultLine } from './cell.js';
-import { readResults, resultsFile } from './runner.js';
+import { readResults, resultsFile, rewriteResults } from './runner.js';
 import { planStudy, variantConfigHash, type ResolvedVariant, type StudyConfig } from './schema.js';
 
 /** Kinds fitted by Levenberg-Marquardt, whose cap enters only as the loop bound. */
@@ -102,9 +101,7 @@ export function recapStudy(study: StudyConfig, dir: string, opts: RecapOptions):
       }
     }
     if (opts.dryRun !== true) {
-      const tmp = `${out}.tmp`;
-      writeFileSync(tmp, next.map((l) => `${JSON.stringify(l)}\n`).join(''));
-      renameSync(tmp, out);
+      rewriteResults(out, next);
     }
     return { out, untouched, variants: [...targets.values()].map(({ v, toCap }) => ({ variant: v.name, fromCap, toCap, ...(counts.get(v.name) as { kept: number; dropped: number }) })) };
   } finally {

@@ -6,7 +6,6 @@
  * and the largest relative change among them is reported: a check that the scoring is the one
  * that made the line. Lines of other configs, or without an estimate, are left as they are.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { checkOutputFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
@@ -15,7 +14,7 @@ import { atomReport, type AtomHealthOptions } from '../loss/atoms.js';
 import type { FitResult } from '../estimate/estimator.js';
 import type { ResultLine } from './cell.js';
 import { loadPlugins, pluginUrls } from './plugins.js';
-import { readResults, resultsFile } from './runner.js';
+import { readResults, resultsFile, rewriteResults } from './runner.js';
 import { healthOf, planStudy, type ResolvedVariant, type StudyConfig } from './schema.js';
 import { modelAt } from './variant-model.js';
 
@@ -71,9 +70,7 @@ export async function rescoreStudy(study: StudyConfig, dir: string, opts: { read
       rescored++;
       return r;
     });
-    const tmp = `${out}.tmp`;
-    writeFileSync(tmp, next.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    renameSync(tmp, out);
+    rewriteResults(out, next);
     return { out, rescored, skipped: lines.length - rescored, added: [...added].sort(), maxRelativeChange: maxRel };
   } finally {
     lock.release();

@@ -11,7 +11,7 @@
  *   run.json / run.quick.json / run.shard-...    provenance: config hash, versions, each session's times
  *   failures.jsonl (.quick ...)                  cells whose fit threw (retried on the next run)
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync, openSync, ftruncateSync, closeSync, statSync, readSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, openSync, ftruncateSync, closeSync, statSync, readSync, renameSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,13 @@ export const cellKey = (c: { variant: string; n: number; rep: number }): string 
  * the file so appends start on a fresh line); any other bad line is an error naming its line.
  * `lineNumbers`, when given, receives the 1-based file line of each returned result.
  */
+/** Replace a results file by these lines, atomically (written beside it, then renamed over it). */
+export function rewriteResults(path: string, lines: ReadonlyArray<ResultLine>): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  renameSync(tmp, path);
+}
+
 export function readResults(path: string, repair = false, lineNumbers?: number[]): ResultLine[] {
   if (!existsSync(path)) return [];
   const text = readTextFile(path, 'a results file (one JSON line per fit)');
