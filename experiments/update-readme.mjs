@@ -30,11 +30,18 @@ for (const [, study, flags] of markers) {
   const table = execFileSync(process.execPath, args, { encoding: 'utf8' }).trimEnd();
   fill(`rates:${study}${flags}`, table.replaceAll(here, 'experiments/'));
 }
-// Tables drawn from src/figures data modules: <!-- table:sim-vs-vit --> ... <!-- /table:sim-vs-vit -->.
+// Tables drawn from data modules: <!-- table:sim-vs-vit --> ... <!-- /table:sim-vs-vit --> (src/figures),
+// <!-- table:vit-planted-layer-per-n --> (src/vit/planted-layer-table.ts).
 const tables = {
   'sim-vs-vit': async () => {
     const m = await import('../dist/src/figures/sim-vs-vit-data.js');
     return m.simVsVitMarkdown(m.simVsVitComparison(fileURLToPath(new URL('..', import.meta.url))));
+  },
+  'vit-planted-layer-per-n': async () => {
+    const { readJsonl } = await import('../dist/src/vit/results.js');
+    const m = await import('../dist/src/vit/planted-layer-table.js');
+    const lines = readJsonl(fileURLToPath(new URL('vit-planted-layer/results.jsonl', import.meta.url)));
+    return m.layerPerNMarkdown(m.layerPerN(lines.filter((l) => l.kind === 'fit')));
   },
 };
 for (const [name, render] of Object.entries(tables)) {

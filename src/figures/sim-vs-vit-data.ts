@@ -16,9 +16,17 @@
  * the noise level; selecting the tolerance-stopped ones would select on the optimiser): 'overlap'
  * when its interval and the simulation's (full range or lower half) intersect, else 'ViT steeper'
  * / 'ViT flatter' against both.
+ *
+ * Claims: each row also judges the ViT's all-fits interval against every claim the simulation
+ * study declares for the same variant and loss, at the slope the claim implies over the ViT's own
+ * n grid (src/rates/claim.ts). Over a short grid two claims can imply nearly the same slope, and
+ * the row then says the ViT could not tell them apart.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compileRate, impliedSlope } from '../rates/claim.js';
+import { judgeSlope, type Verdict } from '../rates/verdict.js';
+import { parseStudy } from '../study/schema.js';
 import { studyRateTable } from '../study/rates-table.js';
 import { readJsonl } from '../vit/results.js';
 
@@ -48,6 +56,12 @@ export interface SimVsVitRow {
   readonly simLow: (SlopeCi & { readonly nMax: number }) | null;
   readonly vitConverged: VitSlope | null;
   readonly vitAll: VitSlope | null;
+  /**
+   * The study's claims about this loss, judged on the ViT all-fits interval over the ViT's n grid:
+   * the variant's own claim first (own), then the other claims about the same loss in the same
+   * regime (another method's), so a reader sees whether the ViT could tell them apart.
+   */
+  readonly claims: ReadonlyArray<{ readonly rate: string; readonly own: boolean; readonly implied: number; readonly verdict: Verdict }>;
   /** 'between': steeper than one simulation interval and flatter than the other. */
   readonly agreement: 'overlap' | 'ViT steeper' | 'ViT flatter' | 'between' | null;
 }
@@ -86,7 +100,10 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
   const forms: VitForm[] = ['vpt-deep', 'kv', 'vapt'];
   const variants = forms.flatMap((f) => (['exact', 'over'] as const).map((r) => `${SIM_BASE[f]} ${r} [fixed]`));
   const losses = [...new Set(COMPARED.map((c) => c.loss))];
-  const table = studyRateTable(join(root, 'experiments/vpt-vs-vapt'), { bootstrap, losses, variants });
+  const simDir = join(root, 'experiments/vpt-vs-vapt');
+  const table = studyRateTable(simDir, { bootstrap, losses, variants });
+  const study = parseStudy(JSON.parse(readFileSync(join(simDir, 'study.json'), 'utf8')), join(simDir, 'study.json'));
+  const rateClaims = (study.claims ?? []).filter((c) => c.slope === undefined && c.form === undefined);
   const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
   const slopes = existsSync(layer) ? readJsonl<SlopeLine>(layer).filter((l) => l.kind === 'slope') : [];
   const rows: SimVsVitRow[] = [];
@@ -103,7 +120,19 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
       const sim = r === undefined ? null : { slope: r.slope, ci: r.ci, nMin: r.nMin, nMax: r.nMax, fits: r.fits };
       const simLow = r?.halves == null ? null : { slope: r.halves.low.slope, ci: r.halves.low.ci, nMax: r.halves.low.nMax };
       const sims = [sim?.ci, simLow?.ci].filter((c): c is readonly [number, number] => c !== undefined);
-      rows.push({ form, regime, loss, variant, sim, simLow, vitConverged, vitAll, agreement: vitAll === null ? null : agreementOf(vitAll.ci, sims) });
+      const base = `${SIM_BASE[form]} ${regime}`;
+      const claims =
+        vitAll === null
+          ? []
+          : rateClaims
+              .filter((c) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime === 'over' && c.regime === 'over')))
+              .map((c) => {
+                // One point per fit, spread evenly over the ViT's n values (each n has the same seeds).
+                const implied = impliedSlope(compileRate(c.rate, c.constants ?? {}), vitAll.ns.map((n) => ({ n, count: vitAll.points / vitAll.ns.length })));
+                return { rate: c.rate, own: c.variants.includes(base), implied, verdict: judgeSlope(vitAll.ci, implied) };
+              })
+              .sort((a, b) => Number(b.own) - Number(a.own));
+      rows.push({ form, regime, loss, variant, sim, simLow, vitConverged, vitAll, claims, agreement: vitAll === null ? null : agreementOf(vitAll.ci, sims) });
     }
   }
   return rows;
@@ -116,14 +145,17 @@ const range = (ns: ReadonlyArray<number>): string => (ns.length === 0 ? '' : `${
 /** The rows as a markdown table (experiments/README.md). */
 export function simVsVitMarkdown(rows: ReadonlyArray<SimVsVitRow>): string {
   const out = [
-    '| method | regime | loss | ViT, fits stopped by tolerance | ViT, all fits | simulation, full range | simulation, lower half | agreement |',
-    '|---|---|---|---|---|---|---|---|',
+    '| method | regime | loss | ViT, fits stopped by tolerance | ViT, all fits | simulation, full range | simulation, lower half | agreement | ViT all fits against its claim and the other claims (slope implied over its n) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const vit = (s: VitSlope | null): string => (s === null ? 'not run' : `${cell(s)} (${s.points} fits, n = ${range(s.ns)})`);
+    // All fits ran but none stopped by tolerance (every one stalled at the noise level): say so, not "not run".
+    const converged = r.vitConverged === null && r.vitAll !== null ? `none of ${r.vitAll.points} fits` : vit(r.vitConverged);
     const sim = r.sim === null ? 'not run' : `${cell(r.sim)} (n = ${r.sim.nMin}..${r.sim.nMax})`;
     const low = r.simLow === null ? '-' : `${cell(r.simLow)} (n <= ${r.simLow.nMax})`;
-    out.push(`| ${r.form} | ${r.regime} | ${r.loss} | ${vit(r.vitConverged)} | ${vit(r.vitAll)} | ${sim} | ${low} | ${r.agreement ?? '-'} |`);
+    const claims = r.claims.length === 0 ? '-' : r.claims.map((c) => `${c.own ? '' : 'other: '}${c.rate}: ${f3(c.implied)}, ${c.verdict}`).join('; ');
+    out.push(`| ${r.form} | ${r.regime} | ${r.loss} | ${converged} | ${vit(r.vitAll)} | ${sim} | ${low} | ${r.agreement ?? '-'} | ${claims} |`);
   }
   return out.join('\n');
 }

@@ -12,4 +12,5 @@ export {
   type Verdict,
   type RateVerdict,
 } from './verdict.js';
+export { quantileSorted } from './quantile.js';
 export { compileRate, impliedSlope, type CompiledRate } from './claim.js';

@@ -18,6 +18,7 @@
 import { InputError } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
 import { stdlib } from '../util/stdlib.js';
+import { quantileSorted } from './quantile.js';
 
 const tQuantile = stdlib<typeof import('@stdlib/stats/base/dists/t/quantile')>('@stdlib/stats/base/dists/t/quantile');
 const dmean = stdlib<typeof import('@stdlib/stats/strided/dmean')>('@stdlib/stats/strided/dmean');
@@ -88,14 +89,6 @@ function ols(x: Float64Array, y: Float64Array, len: number): Ols {
     rss += e * e;
   }
   return { slope, intercept, sxx, rss, tss };
-}
-
-function quantileSorted(s: Float64Array, p: number): number {
-  // Linear interpolation between order statistics (type 7).
-  const h = (s.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, s.length - 1);
-  return (s[lo] as number) + (h - lo) * ((s[hi] as number) - (s[lo] as number));
 }
 
 /**

@@ -36,6 +36,7 @@ import { healthOf, planStudy, type ClaimConfig, type HealthConfig, type StudyCon
 import { cellKey, loadStudy, readResults, resultsFile } from './runner.js';
 import { InputError } from '../util/errors.js';
 import { compileRate, impliedSlope, fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, judgeSlope, type ClaimedRate, type CompiledRate, type Verdict } from '../rates/index.js';
+import { quantileSorted } from '../rates/quantile.js';
 
 export type RowVerdict = Verdict | 'unreliable (cap)';
 
@@ -155,13 +156,6 @@ export interface RateTableOptions {
   readonly lineNumbers?: ReadonlyArray<number>;
 }
 
-function quantile(sorted: number[], p: number): number {
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
-}
-
 /** Health flags of a line at the study's thresholds, from its stored atoms (or its own flags). */
 function flagsOf(l: ResultLine, h: HealthConfig): { switchedOff: boolean; escaped: boolean } {
   if (l.atoms === undefined || l.cells === undefined) return { switchedOff: l.switchedOff === true, escaped: l.escaped === true };
@@ -251,9 +245,9 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
           count: xs.length,
           mean: xs.reduce((s, x) => s + x, 0) / xs.length,
           geomean: Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length),
-          median: quantile(xs, 0.5),
-          q1: quantile(xs, 0.25),
-          q3: quantile(xs, 0.75),
+          median: quantileSorted(xs, 0.5),
+          q1: quantileSorted(xs, 0.25),
+          q3: quantileSorted(xs, 0.75),
           atCap: share(atN.map(atCap)),
           switchedOff: share(at.map((p) => p.f.switchedOff)),
           escaped: share(at.map((p) => p.f.escaped)),

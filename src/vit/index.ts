@@ -14,6 +14,7 @@ import { createVpt } from './prompts/vpt.js';
 
 export * from './model.js';
 export * from './backend.js';
+export { layerPerN, layerPerNMarkdown, type LayerPerNRow, type LossSummary } from './planted-layer-table.js';
 export { type MethodOptions } from './prompts/common.js';
 export { createVpt, type VptMethod } from './prompts/vpt.js';
 export {

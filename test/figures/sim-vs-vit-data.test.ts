@@ -18,16 +18,17 @@ test('agreement: overlap with either simulation interval, else steeper / flatter
   assert.equal(agreementOf([-0.45, -0.4], []), null);
 });
 
-test('the markdown table has one row per comparison and says "not run" for a missing side', () => {
+test('the markdown table has one row per comparison, says "not run" for a missing side and "none of K fits" when no fit stopped by tolerance', () => {
   const row = (over: Partial<SimVsVitRow>): SimVsVitRow => ({
     form: 'vapt', regime: 'over', loss: 'atoms-multi', variant: 'vapt over [fixed]',
     sim: { slope: -0.2, ci: [-0.25, -0.15], nMin: 100, nMax: 1e6, fits: 180 }, simLow: { slope: -0.3, ci: [-0.4, -0.2], nMax: 10000 },
-    vitConverged: null, vitAll: { slope: -0.14, ci: [-0.49, 0.33], points: 15, ns: [100, 316, 1000], capShare: {} }, agreement: 'overlap', ...over,
+    vitConverged: null, vitAll: { slope: -0.14, ci: [-0.49, 0.33], points: 15, ns: [100, 316, 1000], capShare: {} }, agreement: 'overlap',
+    claims: [{ rate: '(log(n)/n)^(1/4)', own: true, implied: -0.2, verdict: 'consistent' }, { rate: '1/log(n)^tau', own: false, implied: -0.18, verdict: 'consistent' }], ...over,
   });
-  const md = simVsVitMarkdown([row({}), row({ form: 'kv', variant: 'kv over [fixed]', vitAll: null, agreement: null })]).split('\n');
+  const md = simVsVitMarkdown([row({}), row({ form: 'kv', variant: 'kv over [fixed]', vitAll: null, agreement: null, claims: [] })]).split('\n');
   assert.equal(md.length, 4);
-  assert.match(md[2] as string, /^\| vapt \| over \| atoms-multi \| not run \| -0\.140 \[-0\.490, 0\.330\] \(15 fits, n = 100\.\.1000\) \| -0\.200 \[-0\.250, -0\.150\] \(n = 100\.\.1000000\) \| -0\.300 \[-0\.400, -0\.200\] \(n <= 10000\) \| overlap \|$/);
-  assert.match(md[3] as string, /^\| kv \| over \| atoms-multi \| not run \| not run \|.*\| - \|$/);
+  assert.match(md[2] as string, /^\| vapt \| over \| atoms-multi \| none of 15 fits \| -0\.140 \[-0\.490, 0\.330\] \(15 fits, n = 100\.\.1000\) \| -0\.200 \[-0\.250, -0\.150\] \(n = 100\.\.1000000\) \| -0\.300 \[-0\.400, -0\.200\] \(n <= 10000\) \| overlap \| \(log\(n\)\/n\)\^\(1\/4\): -0\.200, consistent; other: 1\/log\(n\)\^tau: -0\.180, consistent \|$/);
+  assert.match(md[3] as string, /^\| kv \| over \| atoms-multi \| not run \| not run \|.*\| - \| - \|$/);
 });
 
 test('the catalog figure and the table read the same ViT slope lines (all fits, per regime and loss)', async () => {
@@ -50,4 +51,13 @@ test('the catalog figure and the table read the same ViT slope lines (all fits, 
   // Judged on all fits, not on the (absurd) converged line.
   assert.equal(r.agreement, agreementOf([-0.35, -0.15], [r.sim.ci, r.simLow.ci]));
   assert.equal(rows.filter((x) => x.vitAll !== null).length, 1);
+  // The study's claims about (vapt over, atoms-multi), at the slopes they imply over the ViT's n = 100, 1000.
+  const { compileRate, impliedSlope } = await import('../../src/rates/claim.js');
+  const implied = impliedSlope(compileRate('(log(n)/n)^(1/4)'), [{ n: 100 }, { n: 1000 }]);
+  // Its own claim first, then the other over-specified claim about atoms-multi (VPT's and prefix's).
+  assert.deepEqual(r.claims.map((c) => [c.rate, c.own]), [['(log(n)/n)^(1/4)', true], ['1/log(n)^tau', false]]);
+  assert.ok(Math.abs((r.claims[0]?.implied ?? NaN) - implied) < 1e-12);
+  assert.equal(r.claims[0]?.verdict, implied < -0.35 ? 'slower' : implied > -0.15 ? 'faster' : 'consistent');
+  assert.ok(Math.abs((r.claims[1]?.implied ?? NaN) - impliedSlope(compileRate('1/log(n)'), [{ n: 100 }, { n: 1000 }])) < 1e-12);
+  assert.deepEqual(rows.find((x) => x.form === 'vapt' && x.regime === 'exact')?.claims, []);
 });
