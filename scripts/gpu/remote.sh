@@ -5,6 +5,9 @@
 # the study folders inside the scratch copy and copied to $OUT (or ./gpu-results) at the end.
 # Usage (on the server, from the folder holding the bundle):
 #   bash remote.sh vit sweep experiments/vit-gpu/study.json --backend webgpu
+# PE_TIME_LIMIT=S stops the CLI after S seconds and still copies what it wrote: every study appends
+# one line per finished cell, so a run cut short by a device-time budget keeps its finished cells
+# and the next run resumes the rest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bundle=${PE_BUNDLE:-$here/prompt-experts-gpu.tar.xz}
@@ -20,7 +23,12 @@ export TFJS_WASM_DIR="$work/app/wasm/" PROMPT_EXPERTS_MNIST_DIR="$work/app/mnist
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 cd "$work/app"
 status=0
-"$work/bin/node" main.mjs "$@" || status=$?
+if [ -n "${PE_TIME_LIMIT:-}" ]; then
+  timeout --signal=TERM "$PE_TIME_LIMIT" "$work/bin/node" main.mjs "$@" || status=$?
+  [ "$status" = 124 ] && echo "remote: stopped after PE_TIME_LIMIT=$PE_TIME_LIMIT s; finished cells are kept" >&2
+else
+  "$work/bin/node" main.mjs "$@" || status=$?
+fi
 dest=${OUT:-$here/gpu-results}
 mkdir -p "$dest"
 for f in experiments/*/results*.jsonl experiments/*/run*.json; do

@@ -25,7 +25,8 @@ Subcommands:
       to experiments/<study>/results.jsonl and skips cells already there (resumable):
         {"study","method","base","task","group","n","seed","accuracy","error","loss","trainLoss",
          "tunableParams","promptParams","activePromptParams","steps","lr","backend","device",
-         "seconds","finished"}
+         "seconds","imagesPerSecond","finished"} (imagesPerSecond: training images through forward and
+         backward per second of the cell's training wall time, for comparing backends and devices)
       Sessions (start, end, backend, device, versions, backbone) go to run.json beside it.
   planted experiments/<study>/study.json [--quick]
       Planted prompts; what runs depends on the study's "kind":

@@ -9,7 +9,12 @@
  * line to `results.jsonl`:
  *
  *   { study, method, base, task, group, n, seed, accuracy, error, loss, trainLoss,
- *     tunableParams, promptParams, activePromptParams, steps, lr, backend, device, seconds, finished }
+ *     tunableParams, promptParams, activePromptParams, steps, lr, backend, device, seconds,
+ *     imagesPerSecond, finished }
+ *
+ * imagesPerSecond is the training throughput of the cell's (last) training run: images through
+ * forward and backward per second of its wall time, (steps - resumed step) x min(batchSize, n) /
+ * seconds, so GPU and CPU runs of the same study can be compared line by line.
  *
  * `method` is the method's label in the study (unique), `base` the method it runs. Cells already
  * in results.jsonl (same method, task, n, seed) are skipped, so a killed sweep resumes.
@@ -54,6 +59,8 @@ export interface SweepLine {
   backend: string;
   device: string;
   seconds: number;
+  /** Training images per second (absent in lines written before it was recorded). */
+  imagesPerSecond?: number;
   finished: string;
 }
 
@@ -235,6 +242,7 @@ export async function runCell(
     steps: opts.steps,
     lr: opts.lr,
     seconds: (Date.now() - t0) / 1000,
+    imagesPerSecond: ((result.steps - result.resumedFrom) * Math.min(opts.batchSize, data.count)) / Math.max(result.seconds, 1e-9),
   };
   method.dispose();
   return out;
@@ -318,6 +326,7 @@ async function sweepLocked(plan: SweepPlan, options: SweepOptions, log: (m: stri
       backend: info.backend,
       device: info.device,
       seconds: r.seconds,
+      imagesPerSecond: r.imagesPerSecond,
       finished: new Date().toISOString(),
     };
     appendJsonl(resultsPath, line);

@@ -49,6 +49,7 @@ test('tiny sweep: pretrains the backbone, writes one line per cell, and a second
     for (const k of ['method', 'task', 'n', 'seed', 'accuracy', 'loss', 'tunableParams', 'backend', 'device', 'seconds'] as const) assert.ok(l[k] !== undefined, `missing ${k}`);
     assert.equal(l.backend, 'wasm');
     assert.ok(l.accuracy >= 0 && l.accuracy <= 1);
+    assert.ok(l.imagesPerSecond !== undefined && Number.isFinite(l.imagesPerSecond) && l.imagesPerSecond > 0, 'training throughput recorded');
   }
   const e2 = lines.find((l) => l.method === 'e2vpt');
   assert.ok(e2 !== undefined && e2.activePromptParams < e2.promptParams, 'pruning removed prompt parameters');
