@@ -22,12 +22,12 @@
  * n grid (src/rates/claim.ts). Over a short grid two claims can imply nearly the same slope, and
  * the row then says the ViT could not tell them apart.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileRate, impliedSlope } from '../rates/claim.js';
 import { judgeSlope, type Verdict } from '../rates/verdict.js';
-import { parseStudy } from '../study/schema.js';
 import { studyRateTable } from '../study/rates-table.js';
+import { loadStudy } from '../study/runner.js';
 import { readJsonl } from '../vit/results.js';
 
 export type VitForm = 'vpt-deep' | 'kv' | 'vapt';
@@ -102,8 +102,8 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
   const losses = [...new Set(COMPARED.map((c) => c.loss))];
   const simDir = join(root, 'experiments/vpt-vs-vapt');
   const table = studyRateTable(simDir, { bootstrap, losses, variants });
-  const study = parseStudy(JSON.parse(readFileSync(join(simDir, 'study.json'), 'utf8')), join(simDir, 'study.json'));
-  const rateClaims = (study.claims ?? []).filter((c) => c.slope === undefined && c.form === undefined);
+  const study = loadStudy(join(simDir, 'study.json'));
+  const rateClaims = (study.claims ?? []).filter((c) => c.slope === undefined && c.form === undefined).map((c) => ({ c, rate: compileRate(c.rate, c.constants ?? {}) }));
   const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
   const slopes = existsSync(layer) ? readJsonl<SlopeLine>(layer).filter((l) => l.kind === 'slope') : [];
   const rows: SimVsVitRow[] = [];
@@ -125,10 +125,10 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
         vitAll === null
           ? []
           : rateClaims
-              .filter((c) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime === 'over' && c.regime === 'over')))
-              .map((c) => {
+              .filter(({ c }) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime === 'over' && c.regime === 'over')))
+              .map(({ c, rate }) => {
                 // One point per fit, spread evenly over the ViT's n values (each n has the same seeds).
-                const implied = impliedSlope(compileRate(c.rate, c.constants ?? {}), vitAll.ns.map((n) => ({ n, count: vitAll.points / vitAll.ns.length })));
+                const implied = impliedSlope(rate, vitAll.ns.map((n) => ({ n, count: vitAll.points / vitAll.ns.length })));
                 return { rate: c.rate, own: c.variants.includes(base), implied, verdict: judgeSlope(vitAll.ci, implied) };
               })
               .sort((a, b) => Number(b.own) - Number(a.own));

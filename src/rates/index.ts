@@ -12,5 +12,5 @@ export {
   type Verdict,
   type RateVerdict,
 } from './verdict.js';
-export { quantileSorted } from './quantile.js';
+export { quantileSorted, quartiles } from './quantile.js';
 export { compileRate, impliedSlope, type CompiledRate } from './claim.js';

@@ -9,3 +9,8 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const hi = Math.min(lo + 1, sorted.length - 1);
   return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
 }
+
+/** Median and quartiles (type 7) of sorted values. */
+export function quartiles(sorted: ArrayLike<number>): { readonly median: number; readonly q1: number; readonly q3: number } {
+  return { median: quantileSorted(sorted, 0.5), q1: quantileSorted(sorted, 0.25), q3: quantileSorted(sorted, 0.75) };
+}

@@ -35,8 +35,7 @@ import { checkClaimRegimes, type ResultLine } from './cell.js';
 import { healthOf, planStudy, type ClaimConfig, type HealthConfig, type StudyConfig, type StudyPlan } from './schema.js';
 import { cellKey, loadStudy, readResults, resultsFile } from './runner.js';
 import { InputError } from '../util/errors.js';
-import { compileRate, impliedSlope, fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, judgeSlope, type ClaimedRate, type CompiledRate, type Verdict } from '../rates/index.js';
-import { quantileSorted } from '../rates/quantile.js';
+import { compileRate, impliedSlope, fitLogRate, fitSlope, judgeAgainstSlope, judgeRate, judgeSlope, quartiles, type ClaimedRate, type CompiledRate, type Verdict } from '../rates/index.js';
 
 export type RowVerdict = Verdict | 'unreliable (cap)';
 
@@ -245,9 +244,7 @@ export function rateTable(study: StudyConfig, lines: ReadonlyArray<ResultLine>, 
           count: xs.length,
           mean: xs.reduce((s, x) => s + x, 0) / xs.length,
           geomean: Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length),
-          median: quantileSorted(xs, 0.5),
-          q1: quantileSorted(xs, 0.25),
-          q3: quantileSorted(xs, 0.75),
+          ...quartiles(xs),
           atCap: share(atN.map(atCap)),
           switchedOff: share(at.map((p) => p.f.switchedOff)),
           escaped: share(at.map((p) => p.f.escaped)),

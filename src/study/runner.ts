@@ -123,11 +123,6 @@ export function executionOrder(cells: ReadonlyArray<Cell>): Cell[] {
 
 export const cellKey = (c: { variant: string; n: number; rep: number }): string => `${c.variant}\u0000${c.n}\u0000${c.rep}`;
 
-/**
- * Parse a results file. A last line cut short by a kill is dropped (and, with `repair`, cut from
- * the file so appends start on a fresh line); any other bad line is an error naming its line.
- * `lineNumbers`, when given, receives the 1-based file line of each returned result.
- */
 /** Replace a results file by these lines, atomically (written beside it, then renamed over it). */
 export function rewriteResults(path: string, lines: ReadonlyArray<ResultLine>): void {
   const tmp = `${path}.tmp`;
@@ -135,6 +130,11 @@ export function rewriteResults(path: string, lines: ReadonlyArray<ResultLine>): 
   renameSync(tmp, path);
 }
 
+/**
+ * Parse a results file. A last line cut short by a kill is dropped (and, with `repair`, cut from
+ * the file so appends start on a fresh line); any other bad line is an error naming its line.
+ * `lineNumbers`, when given, receives the 1-based file line of each returned result.
+ */
 export function readResults(path: string, repair = false, lineNumbers?: number[]): ResultLine[] {
   if (!existsSync(path)) return [];
   const text = readTextFile(path, 'a results file (one JSON line per fit)');

@@ -6,7 +6,7 @@
  * carries it between <!-- table:vit-planted-layer-per-n --> markers
  * (experiments/update-readme.mjs), so the prose about the ViT fits quotes generated numbers.
  */
-import { quantileSorted } from '../rates/quantile.js';
+import { quantileSorted, quartiles } from '../rates/quantile.js';
 import type { LayerFitLine } from './planted-layer-study.js';
 
 export interface LossSummary {
@@ -35,7 +35,7 @@ export interface LayerPerNRow {
 function summary(values: ReadonlyArray<number | undefined>): LossSummary | null {
   const xs = values.filter((v): v is number => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
   if (xs.length === 0) return null;
-  return { median: quantileSorted(xs, 0.5), q1: quantileSorted(xs, 0.25), q3: quantileSorted(xs, 0.75) };
+  return quartiles(xs);
 }
 
 /** Rows ordered by regime (exact first), form (as first met in the file), then n. */
