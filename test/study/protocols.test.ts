@@ -87,7 +87,9 @@ test('a claim restricted to a regime refuses variants of the other regime; unkno
   await assert.rejects(runStudy(study, dir(), { workers: 0, quiet: true }), (e: unknown) => e instanceof InputError && e.field === 'claims[0].variants[0]' && /exact-specified/.test(e.message));
   assert.throws(() => parseStudy({ ...base, protocols: [base.protocols[0], base.protocols[0]] }), (e: unknown) => e instanceof InputError && e.field === 'protocols[1].name');
   const d = dir();
-  await assert.rejects(runStudy(parseStudy({ ...base, variants: [{ name: 'v', model: { L: 3, gate: 'gaussian', weightFloor: 0.1 } }] }), d, { workers: 0, quiet: true }), (e: unknown) => e instanceof InputError && /weightFloor/.test(e.field));
+  // Gaussian gates: canonical weights sum to 1, so a floor of 1/L or more is refused; gateBound needs a floor.
+  await assert.rejects(runStudy(parseStudy({ ...base, variants: [{ name: 'v', model: { L: 3, gate: 'gaussian', weightFloor: 0.34 } }] }), d, { workers: 0, quiet: true }), (e: unknown) => e instanceof InputError && /weightFloor/.test(e.field) && /1\/L/.test(e.message));
+  await assert.rejects(runStudy(parseStudy({ ...base, variants: [{ name: 'v', model: { L: 3, gate: 'gaussian', gateBound: 1 } }] }), d, { workers: 0, quiet: true }), (e: unknown) => e instanceof InputError && /gateBound/.test(e.field));
   assert.equal(existsSync(join(d, 'truth.json')), false);
 });
 

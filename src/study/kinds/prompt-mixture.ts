@@ -5,7 +5,10 @@
  *   model: { kind: "prompt-mixture", prompt: "vpt" | "vapt" | "kv", gate: "softmax" | "gaussian",
  *            N (tokens), d (width), Lstar (true prompts), L (fitted prompts, >= Lstar),
  *            sigma (noise sd), r (VAPT MLP width), gateSd (Gaussian gate sd), truthSeed,
- *            weightFloor (softmax: fitted weights exp(b_j) kept above it, the merging regime) }
+ *            weightFloor (the merging regime: softmax, fitted weights exp(b_j) kept above it;
+ *            Gaussian, canonical gate weights pi_j kept above it and gate means within gateBound,
+ *            src/mixture/gate-floor.ts), gateBound (Gaussian with weightFloor; default 1 / sqrt(N),
+ *            one standard deviation of the gate summary z: every gate mean stays inside the data) }
  *   estimator: { kind: "least-squares", maxIterations,
  *            start: { protocol: "shrinking", scale (c), rate (a) }   truth expanded to L atoms + c n^(-a) N(0, I)
  *                 | { protocol: "fixed", scale }                     truth expanded to L atoms + c N(0, I), for every n
@@ -31,6 +34,7 @@ import { promptMixture, randomTruth } from '../../mixture/prompt-mixture.js';
 import { presetBreakdown } from '../../loss/presets.js';
 import { gaussianPromptFamily } from './gaussian-prompt.js';
 import { withWeightFloor, type BiasedAtomFamily } from '../../mixture/weight-floor.js';
+import { withGateFloor, type GaussianGateAtomFamily } from '../../mixture/gate-floor.js';
 import type { CellModel, ModelKind } from '../registry.js';
 
 const int1 = z.number().int({ error: 'an integer >= 1' }).min(1, { error: 'an integer >= 1' });
@@ -49,8 +53,13 @@ const modelSchema = z
     r: int1.default(4),
     gateSd: pos.default(0.5),
     truthSeed: z.number().int().min(0).default(1),
-    /** Softmax gates: every fitted atom keeps a weight exp(b_j) >= weightFloor (src/mixture/weight-floor.ts). */
+    /**
+     * Softmax gates: every fitted atom keeps a weight exp(b_j) >= weightFloor (src/mixture/weight-floor.ts).
+     * Gaussian gates: every canonical gate weight pi_j >= weightFloor (< 1/L) and every gate-mean
+     * entry within gateBound (src/mixture/gate-floor.ts).
+     */
     weightFloor: pos.optional(),
+    gateBound: pos.optional(),
   })
   .strict();
 
@@ -166,8 +175,14 @@ function familiesOf(m: Model, path: string): PromptMixtureFamilies {
   const built = m.gate === 'gaussian' ? buildGaussian(m) : buildSoftmax(m, path);
   const trueFamily = built.family(m.Lstar);
   const theta = trueFamily.fromMeasure(built.truth);
-  if (m.weightFloor !== undefined && m.gate !== 'softmax') throw new InputError(`${path}.model.weightFloor`, 'no weightFloor with gate "gaussian" (softmax gates only)', String(m.weightFloor));
-  const family = m.weightFloor === undefined ? built.family(m.L) : withWeightFloor(built.family(m.L) as BiasedAtomFamily, m.weightFloor);
+  if (m.gateBound !== undefined && (m.gate !== 'gaussian' || m.weightFloor === undefined)) throw new InputError(`${path}.model.gateBound`, 'gateBound only with gate "gaussian" and a weightFloor (it bounds the gate means of the merging regime)', String(m.gateBound));
+  if (m.weightFloor !== undefined && m.gate === 'gaussian' && !(m.weightFloor < 1 / m.L)) throw new InputError(`${path}.model.weightFloor`, `below 1/L = ${(1 / m.L).toPrecision(3)} with gate "gaussian" (the canonical weights sum to 1)`, String(m.weightFloor));
+  const family =
+    m.weightFloor === undefined
+      ? built.family(m.L)
+      : m.gate === 'gaussian'
+        ? withGateFloor(built.family(m.L) as GaussianGateAtomFamily, { weight: m.weightFloor, bound: m.gateBound ?? 1 / Math.sqrt(m.N), gateDim: m.d })
+        : withWeightFloor(built.family(m.L) as BiasedAtomFamily, m.weightFloor);
   return { family, trueFamily, theta, truth: built.truth };
 }
 
