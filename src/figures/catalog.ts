@@ -58,9 +58,9 @@ function rateFigure(root: string, study: string, opts: { variants?: ReadonlyArra
   });
 }
 
-/** atoms-multi of the over-specified softmax variants (VPT, kv, VAPT; `suffix` e.g. ' floor'), a panel per start protocol. */
-function atomsMultiFigure(id: string, caption: string, suffix: string, title: string): CatalogFigure {
-  const variants = ['[fixed]', '[multistart]'].flatMap((p) => ['vpt', 'kv', 'vapt'].map((m) => `${m} over${suffix} ${p}`));
+/** atoms-multi of over-specified variants (names without the protocol), a panel per start protocol. */
+function atomsMultiFigure(id: string, caption: string, names: ReadonlyArray<string>, title: string): CatalogFigure {
+  const variants = ['[fixed]', '[multistart]'].flatMap((p) => names.map((m) => `${m} ${p}`));
   return {
     id,
     caption,
@@ -97,14 +97,20 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
   atomsMultiFigure(
     'vpt-vs-vapt-atoms-multi',
     'The quantity the slow-rate claims are about: in over-specified fits, the largest unweighted error of the fitted atoms sharing a true atom (atoms-multi), VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates ((log n / n)^1/4 for VAPT, 1 / log n for VPT and prefix) as dashed lines.',
-    '',
+    ['vpt over', 'kv over', 'vapt over'],
     'Per-atom error in multi-atom Voronoi cells',
   ),
   atomsMultiFigure(
     'vpt-vs-vapt-atoms-multi-floor',
     'The same per-atom error in the merging regime: over-specified fits whose weights are kept above 0.25, so no surplus atom can be switched off by its bias; VPT, prefix (kv) and VAPT, a panel per start protocol, with the claimed rates as dashed lines.',
-    ' floor',
+    ['vpt over floor', 'kv over floor', 'vapt over floor'],
     'Per-atom error in multi-atom cells, fitted weights floored (merging regime)',
+  ),
+  atomsMultiFigure(
+    'vpt-vs-vapt-atoms-multi-gaussian',
+    'The same per-atom error under Gaussian gating: VPT and VAPT over-specified fits, free and in the merging regime (canonical gate weights kept above 0.1, gate means within one standard deviation of the token mean), a panel per start protocol, with the claimed rates as dashed lines.',
+    ['gaussian-gated vpt over', 'gaussian-gated vpt over floor', 'gaussian-gated vapt over', 'gaussian-gated vapt over floor'],
+    'Per-atom error in multi-atom cells, Gaussian gating (free and floored)',
   ),
   {
     id: 'vpt-vs-vapt-rates',
