@@ -108,7 +108,7 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
   ),
   atomsMultiFigure(
     'vpt-vs-vapt-atoms-multi-gaussian',
-    'The same per-atom error under Gaussian gating: VPT and VAPT over-specified fits, free and in the merging regime (canonical gate weights kept above 0.1, gate means within one standard deviation of the token mean), a panel per start protocol, with the claimed rates as dashed lines.',
+    'The same per-atom error under Gaussian gating: VPT and VAPT over-specified fits, free and in the merging regime (canonical gate weights kept above 0.1, gate means within 2/sqrt(N), two standard deviations of the token mean, of their weighted centre), a panel per start protocol, with the claimed rates as dashed lines.',
     ['gaussian-gated vpt over', 'gaussian-gated vpt over floor', 'gaussian-gated vapt over', 'gaussian-gated vapt over floor'],
     'Per-atom error in multi-atom cells, Gaussian gating (free and floored)',
   ),
