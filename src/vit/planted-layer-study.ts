@@ -25,12 +25,14 @@
  * capShare[n] is the share of fits at n that the step cap stopped, unconvergedShare[n] the share
  * that anything but the tolerance stopped (the cap, a stall, a non-finite value).
  */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { deriveSeed, makeRng } from '../util/rng.js';
 import { progressBar } from '../util/progress.js';
 import { checkOutputFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
+import { resultsFile, runFile, type Shard } from '../study/runner.js';
+import { mergeVitStudy, requireBackboneForShard, vitShardCells, type VitMergeSummary } from './shards.js';
 import { disposeVit, selectBackend, type BackendRequest } from './index.js';
 import { trainSet } from './data/tasks.js';
 import { loadPlantedLayerStudy, type PlantedLayerStudy } from './study.js';
@@ -150,6 +152,8 @@ export interface PlantedLayerOptions {
   readonly quiet?: boolean;
   readonly quick?: boolean;
   readonly log?: (m: string) => void;
+  /** Run one shard of the cells into results.shard-i-of-N.jsonl (src/vit/shards.ts). */
+  readonly shard?: Shard;
 }
 
 export interface PlantedLayerSummary {
@@ -171,6 +175,35 @@ function planCells(study: PlantedLayerStudy, quick: boolean): Array<{ form: Form
   const cells = [];
   for (const seed of seeds) for (const n of ns) for (const form of forms) for (const regime of study.regimes) cells.push({ form, regime, n, seed });
   return cells;
+}
+
+const key = (c: { form: string; regime: string; n: number; seed: number }): string => `${c.form}|${c.regime}|${c.n}|${c.seed}`;
+
+/** The same slope lines but for when they were computed. */
+function sameSlopes(a: ReadonlyArray<LayerSlopeLine>, b: ReadonlyArray<LayerSlopeLine>): boolean {
+  const strip = (ls: ReadonlyArray<LayerSlopeLine>): string => JSON.stringify(ls.map(({ finished: _f, ...rest }) => rest));
+  return strip(a) === strip(b);
+}
+
+/** Merge a planted-layer study's shards into results.jsonl, the slope lines recomputed from all fits. */
+export function mergePlantedLayer(studyPath: string, opts: { quick?: boolean; inputs?: string[] } = {}): VitMergeSummary {
+  const loaded = loadPlantedLayerStudy(studyPath);
+  const quick = opts.quick === true;
+  const order = planCells(loaded, quick).map((c) => key({ form: labelOf(c.form), regime: c.regime, n: c.n, seed: c.seed }));
+  return mergeVitStudy<LayerFitLine | LayerSlopeLine>(
+    dirname(studyPath),
+    quick,
+    {
+      key: (l) => (l.kind === 'fit' ? key(l) : undefined),
+      order,
+      tail: (fits, previous) => {
+        const slopes = layerSlopes(loaded, fits as LayerFitLine[]);
+        const old = previous.filter((l): l is LayerSlopeLine => l.kind === 'slope');
+        return sameSlopes(slopes, old) ? old : slopes;
+      },
+    },
+    opts.inputs,
+  );
 }
 
 /** Slope lines per (form, regime, loss) over the converged fits, with the cap share per n. */
@@ -214,14 +247,15 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
   const study: PlantedLayerStudy = quick && loaded.quick?.fit !== undefined ? { ...loaded, fit: { ...loaded.fit, ...loaded.quick.fit } } : loaded;
   const dir = dirname(studyPath);
   checkSavedBackbone(dir, study.backbone);
-  const sfx = quick ? '.quick' : '';
-  const resultsPath = join(dir, `results${sfx}.jsonl`);
-  const runPath = join(dir, `run${sfx}.json`);
+  requireBackboneForShard(dir, studyPath, options.shard);
+  const resultsPath = resultsFile(dir, quick, options.shard);
+  const runPath = runFile(dir, quick, options.shard);
   for (const p of [resultsPath, runPath]) checkOutputFile(p);
-  const cells = planCells(study, quick);
-  const key = (c: { form: string; regime: string; n: number; seed: number }): string => `${c.form}|${c.regime}|${c.n}|${c.seed}`;
+  const cells = vitShardCells(planCells(study, quick), options.shard);
   const existing = readJsonl<LayerFitLine | LayerSlopeLine>(resultsPath);
-  const done = new Set(existing.filter((l): l is LayerFitLine => l.kind === 'fit').map(key));
+  // A shard also skips the cells already merged into results.jsonl.
+  const merged = options.shard === undefined ? [] : readJsonl<LayerFitLine | LayerSlopeLine>(resultsFile(dir, quick));
+  const done = new Set([...existing, ...merged].filter((l): l is LayerFitLine => l.kind === 'fit').map(key));
   const todo = cells.filter((c) => !done.has(key({ form: labelOf(c.form), regime: c.regime, n: c.n, seed: c.seed })));
   if (todo.length === 0) {
     log(`${cells.length} fits, all already in ${resultsPath}: nothing to run`);
@@ -229,8 +263,7 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
     const fits = existing.filter((l): l is LayerFitLine => l.kind === 'fit');
     const slopes = layerSlopes(study, fits);
     const old = existing.filter((l): l is LayerSlopeLine => l.kind === 'slope');
-    const strip = (ls: ReadonlyArray<LayerSlopeLine>): string => JSON.stringify(ls.map(({ finished: _f, ...rest }) => rest));
-    if (strip(slopes) === strip(old)) return { ran: 0, skipped: cells.length, slopes: old, backend: 'none', device: 'none', results: resultsPath };
+    if (sameSlopes(slopes, old)) return { ran: 0, skipped: cells.length, slopes: old, backend: 'none', device: 'none', results: resultsPath };
     const lock = acquireLock(resultsPath);
     try {
       writeFileSync(resultsPath, [...fits, ...slopes].map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -245,12 +278,12 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
     const info = await selectBackend(options.backend ?? 'auto', { log });
     log(`backend: ${info.backend} (${info.device}) for the frozen backbone; the planted layer is float64 JavaScript`);
     readJsonl(resultsPath, true);
-    const session = newSession(`vit planted ${studyPath}${quick ? ' --quick' : ''}`, info.backend, info.device);
+    const session = newSession(`vit planted ${studyPath}${quick ? ' --quick' : ''}${options.shard === undefined ? '' : ` --shard ${options.shard.index}/${options.shard.count}`}`, info.backend, info.device);
     const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
     session['backbone'] = meta;
     session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
     recordSession(runPath, study, session);
-    log(`${cells.length} fits, ${cells.length - todo.length} already in ${resultsPath}, ${todo.length} to run`);
+    log(`${cells.length} fits, ${cells.length - todo.length} already in ${resultsPath}${options.shard === undefined ? '' : ' or results.jsonl'}, ${todo.length} to run`);
     const bar = progressBar(todo.length, 'planted-layer', { quiet: options.quiet, every: 1 });
     const t0 = Date.now();
     const caches: Record<string, number> = {};

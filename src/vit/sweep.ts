@@ -38,6 +38,8 @@ import { paramTable } from '../prompts/config.js';
 import { checkOutputFile, readTextFile } from '../util/files.js';
 import { parseJsonText } from '../util/schema.js';
 import { acquireLock } from '../util/lock.js';
+import { resultsFile, runFile, type Shard } from '../study/runner.js';
+import { mergeVitStudy, requireBackboneForShard, vitShardCells, type VitMergeSummary } from './shards.js';
 
 export interface SweepLine {
   study: string;
@@ -150,19 +152,40 @@ export interface SweepPlan {
 }
 
 /** Everything `vit sweep` checks before choosing a backend, writing run.json or pretraining. */
-export function planSweep(studyPath: string): SweepPlan {
+export function planSweep(studyPath: string, shard?: Shard): SweepPlan {
   const study = loadSweepStudy(studyPath);
   const dir = dirname(studyPath);
   withStudyPath(studyPath, 'methods', () => checkMethodConfigs(study.methods, study.backbone, 'methods'));
   checkSavedBackbone(dir, study.backbone);
-  const resultsPath = join(dir, 'results.jsonl');
-  const runPath = join(dir, 'run.json');
+  requireBackboneForShard(dir, studyPath, shard);
+  const resultsPath = resultsFile(dir, false, shard);
+  const runPath = runFile(dir, false, shard);
   for (const p of [resultsPath, runPath]) checkOutputFile(p);
-  const done = new Set(readJsonl<SweepLine>(resultsPath).map(cellKey));
-  const cells: SweepCell[] = [];
-  for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
+  const done = doneCells(dir, shard, false);
+  const cells = vitShardCells(sweepCells(study), shard);
   const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
   return { studyPath, study, dir, resultsPath, runPath, cells, todo };
+}
+
+/** Cells already run: the (shard's) results file, and for a shard also the merged results.jsonl. */
+function doneCells(dir: string, shard: Shard | undefined, repair: boolean): Set<string> {
+  const files = shard === undefined ? [resultsFile(dir, false)] : [resultsFile(dir, false, shard), resultsFile(dir, false)];
+  // Only the file this run appends to is repaired (a torn last line dropped), never the merged one.
+  return new Set(files.flatMap((f, i) => readJsonl<SweepLine>(f, repair && i === 0)).map(cellKey));
+}
+
+/** Every cell of a sweep in run order: task, seed, n, method (what --shard splits). */
+export function sweepCells(study: SweepStudy): SweepCell[] {
+  const cells: SweepCell[] = [];
+  for (const task of study.tasks) for (const seed of study.seeds) for (const n of study.n) for (const entry of study.methods) cells.push({ task, seed, n, entry });
+  return cells;
+}
+
+/** Merge a sweep's shards into results.jsonl (see src/vit/shards.ts). */
+export function mergeSweep(studyPath: string, inputs?: string[]): VitMergeSummary {
+  const study = loadSweepStudy(studyPath);
+  const order = sweepCells(study).map((c) => cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed }));
+  return mergeVitStudy<SweepLine>(dirname(studyPath), false, { key: cellKey, order }, inputs);
 }
 
 function activePromptParams(m: TuningMethod): number {
@@ -255,6 +278,8 @@ export interface SweepOptions {
   readonly log?: (m: string) => void;
   /** Already-selected backend (tests); skips selection. */
   readonly backendInfo?: BackendInfo;
+  /** Run one shard of the cells into results.shard-i-of-N.jsonl (src/vit/shards.ts). */
+  readonly shard?: Shard;
 }
 
 export interface SweepSummary {
@@ -268,7 +293,7 @@ export interface SweepSummary {
 
 export async function runSweep(studyPath: string, options: SweepOptions = {}): Promise<SweepSummary> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const plan = planSweep(studyPath);
+  const plan = planSweep(studyPath, options.shard);
   const { resultsPath, cells } = plan;
   if (plan.todo.length === 0) {
     log(`${cells.length} cells, all already in ${resultsPath}: nothing to run`);
@@ -286,15 +311,15 @@ async function sweepLocked(plan: SweepPlan, options: SweepOptions, log: (m: stri
   const { study, dir, resultsPath, runPath, cells } = plan;
   const info = options.backendInfo ?? (await selectBackend(options.backend ?? 'auto', { log }));
   log(`backend: ${info.backend} (${info.device})`);
-  const done = new Set(readJsonl<SweepLine>(resultsPath, true).map(cellKey));
-  const session = newSession(`vit sweep ${plan.studyPath}`, info.backend, info.device);
+  const done = doneCells(dir, options.shard, true);
+  const session = newSession(`vit sweep ${plan.studyPath}${options.shard === undefined ? '' : ` --shard ${options.shard.index}/${options.shard.count}`}`, info.backend, info.device);
   const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
   session['backbone'] = meta;
   const size = weights.config.imageSize;
   const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
   session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
   recordSession(runPath, study, session);
-  log(`${cells.length} cells, ${cells.length - todo.length} already in ${resultsPath}, ${todo.length} to run`);
+  log(`${cells.length} cells, ${cells.length - todo.length} already in ${resultsPath}${options.shard === undefined ? '' : ' or results.jsonl'}, ${todo.length} to run`);
   const bar = progressBar(todo.length, 'sweep', { quiet: options.quiet, every: 1 });
   const t0 = Date.now();
   const tests = new Map<string, ImageSet>();
