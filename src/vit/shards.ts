@@ -13,7 +13,7 @@ import { InputError } from '../util/errors.js';
 import { readJsonl } from './results.js';
 import { acquireLock } from '../util/lock.js';
 import { resultsFile, runFile, type Shard } from '../study/runner.js';
-import { shardFiles } from '../study/merge.js';
+import { shardFiles, type MergeSummary } from '../study/merge.js';
 import { hasBackbone } from './train/pretrain.js';
 
 /** The cells of one shard: position i-1 (mod N) of the study's order; all of them without a shard. */
@@ -37,14 +37,8 @@ export interface VitMergeSpec<L> {
   readonly tail?: (cells: L[], previous: L[]) => L[];
 }
 
-export interface VitMergeSummary {
-  readonly out: string;
-  readonly inputs: string[];
-  readonly lines: number;
-  readonly duplicates: number;
-  readonly missing: number;
-  readonly total: number;
-}
+/** What a merge did: the same summary as the simulation studies' merge. */
+export type VitMergeSummary = MergeSummary;
 
 /**
  * Merge results.jsonl and the shard files (or `inputs`) of a ViT study folder into results.jsonl:
