@@ -17,6 +17,12 @@
  * when its interval and the simulation's (full range or lower half) intersect, else 'ViT steeper'
  * / 'ViT flatter' against both.
  *
+ * Escaped fits: an over-specified ViT fit whose surplus atom escaped (drifted away from every
+ * planted atom while the fit stayed at the noise level) puts that atom in a multi-atom cell, so its
+ * atoms-multi is the distance the atom travelled, not an estimation error. When at least half of
+ * a row's ViT fits escaped, an atoms-multi row's agreement is 'no rate (escaped)' and its claims
+ * are not judged; the row still shows the slope and the escaped count.
+ *
  * Claims: each row also judges the ViT's all-fits interval against every claim the simulation
  * study declares for the same variant and loss, at the slope the claim implies over the ViT's own
  * n grid (src/rates/claim.ts). Over a short grid two claims can imply nearly the same slope, and
@@ -62,8 +68,15 @@ export interface SimVsVitRow {
    * regime (another method's), so a reader sees whether the ViT could tell them apart.
    */
   readonly claims: ReadonlyArray<{ readonly rate: string; readonly own: boolean; readonly implied: number; readonly verdict: Verdict }>;
-  /** 'between': steeper than one simulation interval and flatter than the other. */
-  readonly agreement: 'overlap' | 'ViT steeper' | 'ViT flatter' | 'between' | null;
+  /** ViT fits of this form and regime with an escaped atom, of all of them (null: none run). */
+  readonly vitEscaped: { readonly escaped: number; readonly fits: number } | null;
+  /** 'between': steeper than one simulation interval and flatter than the other; 'no rate (escaped)': see the file comment. */
+  readonly agreement: 'overlap' | 'ViT steeper' | 'ViT flatter' | 'between' | 'no rate (escaped)' | null;
+}
+
+/** Whether a row's ViT slope measures escaped atoms rather than an estimation error (file comment). */
+export function escapedRow(loss: string, e: SimVsVitRow['vitEscaped']): boolean {
+  return loss === 'atoms-multi' && e !== null && e.fits > 0 && 2 * e.escaped >= e.fits;
 }
 
 /** Which (regime, loss) pairs are compared: exact students' singleton cells; over-specified students' multi-atom cells (the slow-rate claims' quantity) and singleton cells. */
@@ -105,7 +118,9 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
   const study = loadStudy(join(simDir, 'study.json'));
   const rateClaims = (study.claims ?? []).filter((c) => c.slope === undefined && c.form === undefined).map((c) => ({ c, rate: compileRate(c.rate, c.constants ?? {}) }));
   const layer = join(root, 'experiments/vit-planted-layer/results.jsonl');
-  const slopes = existsSync(layer) ? readJsonl<SlopeLine>(layer).filter((l) => l.kind === 'slope') : [];
+  const lines = existsSync(layer) ? readJsonl<SlopeLine & { escaped?: boolean }>(layer) : [];
+  const slopes = lines.filter((l) => l.kind === 'slope');
+  const fitLines = lines.filter((l) => l.kind === 'fit');
   const rows: SimVsVitRow[] = [];
   for (const { regime, loss } of COMPARED) {
     for (const form of forms) {
@@ -121,8 +136,11 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
       const simLow = r?.halves == null ? null : { slope: r.halves.low.slope, ci: r.halves.low.ci, nMax: r.halves.low.nMax };
       const sims = [sim?.ci, simLow?.ci].filter((c): c is readonly [number, number] => c !== undefined);
       const base = `${SIM_BASE[form]} ${regime}`;
+      const mine = fitLines.filter((f) => f.form === form && (f.regime ?? 'exact') === regime);
+      const vitEscaped = mine.length === 0 ? null : { escaped: mine.filter((f) => f.escaped === true).length, fits: mine.length };
+      const noRate = escapedRow(loss, vitEscaped);
       const claims =
-        vitAll === null
+        vitAll === null || noRate
           ? []
           : rateClaims
               .filter(({ c }) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime === 'over' && c.regime === 'over')))
@@ -132,7 +150,8 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
                 return { rate: c.rate, own: c.variants.includes(base), implied, verdict: judgeSlope(vitAll.ci, implied) };
               })
               .sort((a, b) => Number(b.own) - Number(a.own));
-      rows.push({ form, regime, loss, variant, sim, simLow, vitConverged, vitAll, claims, agreement: vitAll === null ? null : agreementOf(vitAll.ci, sims) });
+      const agreement = vitAll === null ? null : noRate ? 'no rate (escaped)' : agreementOf(vitAll.ci, sims);
+      rows.push({ form, regime, loss, variant, sim, simLow, vitConverged, vitAll, vitEscaped, claims, agreement });
     }
   }
   return rows;
@@ -154,7 +173,7 @@ export function simVsVitMarkdown(rows: ReadonlyArray<SimVsVitRow>): string {
     const converged = r.vitConverged === null && r.vitAll !== null ? `none of ${r.vitAll.points} fits` : vit(r.vitConverged);
     const sim = r.sim === null ? 'not run' : `${cell(r.sim)} (n = ${r.sim.nMin}..${r.sim.nMax})`;
     const low = r.simLow === null ? '-' : `${cell(r.simLow)} (n <= ${r.simLow.nMax})`;
-    const claims = r.claims.length === 0 ? '-' : r.claims.map((c) => `${c.own ? '' : 'other: '}${c.rate}: ${f3(c.implied)}, ${c.verdict}`).join('; ');
+    const claims = escapedRow(r.loss, r.vitEscaped) && r.vitEscaped !== null ? `not judged: surplus atom escaped in ${r.vitEscaped.escaped} of ${r.vitEscaped.fits} ViT fits` : r.claims.length === 0 ? '-' : r.claims.map((c) => `${c.own ? '' : 'other: '}${c.rate}: ${f3(c.implied)}, ${c.verdict}`).join('; ');
     out.push(`| ${r.form} | ${r.regime} | ${r.loss} | ${converged} | ${vit(r.vitAll)} | ${sim} | ${low} | ${r.agreement ?? '-'} | ${claims} |`);
   }
   return out.join('\n');
