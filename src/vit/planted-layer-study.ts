@@ -32,7 +32,7 @@ import { progressBar } from '../util/progress.js';
 import { checkOutputFile } from '../util/files.js';
 import { acquireLock } from '../util/lock.js';
 import { resultsFile, runFile, type Shard } from '../study/runner.js';
-import { mergeVitStudy, requireBackboneForShard, vitShardCells, type VitMergeSummary } from './shards.js';
+import { mergeVitStudy, requireBackboneForShard, shardFlag, vitShardCells, type VitMergeSummary } from './shards.js';
 import { disposeVit, selectBackend, type BackendRequest } from './index.js';
 import { trainSet } from './data/tasks.js';
 import { loadPlantedLayerStudy, type PlantedLayerStudy } from './study.js';
@@ -278,7 +278,7 @@ export async function runPlantedLayer(studyPath: string, options: PlantedLayerOp
     const info = await selectBackend(options.backend ?? 'auto', { log });
     log(`backend: ${info.backend} (${info.device}) for the frozen backbone; the planted layer is float64 JavaScript`);
     readJsonl(resultsPath, true);
-    const session = newSession(`vit planted ${studyPath}${quick ? ' --quick' : ''}${options.shard === undefined ? '' : ` --shard ${options.shard.index}/${options.shard.count}`}`, info.backend, info.device);
+    const session = newSession(`vit planted ${studyPath}${quick ? ' --quick' : ''}${shardFlag(options.shard)}`, info.backend, info.device);
     const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
     session['backbone'] = meta;
     session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };

@@ -21,6 +21,11 @@ export function vitShardCells<T>(cells: ReadonlyArray<T>, shard?: Shard): T[] {
   return shard === undefined ? [...cells] : cells.filter((_, i) => i % shard.count === shard.index - 1);
 }
 
+/** The flag as a session's command line records it: ' --shard i/N', or '' for a whole run. */
+export function shardFlag(shard?: Shard): string {
+  return shard === undefined ? '' : ` --shard ${shard.index}/${shard.count}`;
+}
+
 /** A shard reads the study's backbone; it never pretrains one (see the file comment). */
 export function requireBackboneForShard(dir: string, studyPath: string, shard?: Shard): void {
   if (shard !== undefined && !hasBackbone(join(dir, 'backbone')))

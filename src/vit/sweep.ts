@@ -39,7 +39,7 @@ import { checkOutputFile, readTextFile } from '../util/files.js';
 import { parseJsonText } from '../util/schema.js';
 import { acquireLock } from '../util/lock.js';
 import { resultsFile, runFile, type Shard } from '../study/runner.js';
-import { mergeVitStudy, requireBackboneForShard, vitShardCells, type VitMergeSummary } from './shards.js';
+import { mergeVitStudy, requireBackboneForShard, shardFlag, vitShardCells, type VitMergeSummary } from './shards.js';
 
 export interface SweepLine {
   study: string;
@@ -163,7 +163,7 @@ export function planSweep(studyPath: string, shard?: Shard): SweepPlan {
   for (const p of [resultsPath, runPath]) checkOutputFile(p);
   const done = doneCells(dir, shard, false);
   const cells = vitShardCells(sweepCells(study), shard);
-  const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
+  const todo = cells.filter((c) => !done.has(sweepCellKey(c)));
   return { studyPath, study, dir, resultsPath, runPath, cells, todo };
 }
 
@@ -173,6 +173,9 @@ function doneCells(dir: string, shard: Shard | undefined, repair: boolean): Set<
   // Only the file this run appends to is repaired (a torn last line dropped), never the merged one.
   return new Set(files.flatMap((f, i) => readJsonl<SweepLine>(f, repair && i === 0)).map(cellKey));
 }
+
+/** A cell's key as its results line gives it (cellKey): the method's label, else its name. */
+const sweepCellKey = (c: SweepCell): string => cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed });
 
 /** Every cell of a sweep in run order: task, seed, n, method (what --shard splits). */
 export function sweepCells(study: SweepStudy): SweepCell[] {
@@ -184,7 +187,7 @@ export function sweepCells(study: SweepStudy): SweepCell[] {
 /** Merge a sweep's shards into results.jsonl (see src/vit/shards.ts). */
 export function mergeSweep(studyPath: string, inputs?: string[]): VitMergeSummary {
   const study = loadSweepStudy(studyPath);
-  const order = sweepCells(study).map((c) => cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed }));
+  const order = sweepCells(study).map(sweepCellKey);
   return mergeVitStudy<SweepLine>(dirname(studyPath), false, { key: cellKey, order }, inputs);
 }
 
@@ -312,11 +315,11 @@ async function sweepLocked(plan: SweepPlan, options: SweepOptions, log: (m: stri
   const info = options.backendInfo ?? (await selectBackend(options.backend ?? 'auto', { log }));
   log(`backend: ${info.backend} (${info.device})`);
   const done = doneCells(dir, options.shard, true);
-  const session = newSession(`vit sweep ${plan.studyPath}${options.shard === undefined ? '' : ` --shard ${options.shard.index}/${options.shard.count}`}`, info.backend, info.device);
+  const session = newSession(`vit sweep ${plan.studyPath}${shardFlag(options.shard)}`, info.backend, info.device);
   const { weights, meta } = await ensureBackbone(dir, study.backbone, log, options.quiet);
   session['backbone'] = meta;
   const size = weights.config.imageSize;
-  const todo = cells.filter((c) => !done.has(cellKey({ method: c.entry.label ?? c.entry.name, task: c.task, n: c.n, seed: c.seed })));
+  const todo = cells.filter((c) => !done.has(sweepCellKey(c)));
   session.cells = { total: cells.length, skipped: cells.length - todo.length, ran: 0 };
   recordSession(runPath, study, session);
   log(`${cells.length} cells, ${cells.length - todo.length} already in ${resultsPath}${options.shard === undefined ? '' : ' or results.jsonl'}, ${todo.length} to run`);
