@@ -173,7 +173,7 @@ export function simVsVitMarkdown(rows: ReadonlyArray<SimVsVitRow>): string {
     const converged = r.vitConverged === null && r.vitAll !== null ? `none of ${r.vitAll.points} fits` : vit(r.vitConverged);
     const sim = r.sim === null ? 'not run' : `${cell(r.sim)} (n = ${r.sim.nMin}..${r.sim.nMax})`;
     const low = r.simLow === null ? '-' : `${cell(r.simLow)} (n <= ${r.simLow.nMax})`;
-    const claims = escapedRow(r.loss, r.vitEscaped) && r.vitEscaped !== null ? `not judged: surplus atom escaped in ${r.vitEscaped.escaped} of ${r.vitEscaped.fits} ViT fits` : r.claims.length === 0 ? '-' : r.claims.map((c) => `${c.own ? '' : 'other: '}${c.rate}: ${f3(c.implied)}, ${c.verdict}`).join('; ');
+    const claims = r.agreement === 'no rate (escaped)' && r.vitEscaped !== null ? `not judged: surplus atom escaped in ${r.vitEscaped.escaped} of ${r.vitEscaped.fits} ViT fits` : r.claims.length === 0 ? '-' : r.claims.map((c) => `${c.own ? '' : 'other: '}${c.rate}: ${f3(c.implied)}, ${c.verdict}`).join('; ');
     out.push(`| ${r.form} | ${r.regime} | ${r.loss} | ${converged} | ${vit(r.vitAll)} | ${sim} | ${low} | ${r.agreement ?? '-'} | ${claims} |`);
   }
   return out.join('\n');
