@@ -42,6 +42,44 @@ export function dedupLines(groups: ReadonlyArray<{ source: string; lines: Readon
   return { lines: [...seen.values()].map((s) => s.line), duplicates };
 }
 
+/**
+ * For each input results.shard-I-of-N[.quick].jsonl, its run.shard-I-of-N[.quick].json: every
+ * session, tagged by `tag` (given the run record and "I/N"), is appended to `sessions` unless an
+ * equal one is there. Returns the run records read; a missing or damaged one only loses provenance.
+ * Shared by this merge and the ViT studies' (src/vit/shards.ts), whose run.json differ otherwise.
+ */
+export function addShardSessions<R extends { sessions?: Record<string, unknown>[] }>(
+  dir: string,
+  quick: boolean,
+  inputs: ReadonlyArray<string>,
+  sessions: unknown[],
+  tag: (run: R, shard: string) => Record<string, unknown>,
+): Array<{ input: string; run: R }> {
+  const seen = new Set(sessions.map((s) => JSON.stringify(s)));
+  const runs: Array<{ input: string; run: R }> = [];
+  for (const p of inputs) {
+    const m = /results(\.shard-(\d+)-of-(\d+))?(\.quick)?\.jsonl$/.exec(p);
+    if (m?.[1] === undefined) continue;
+    const shardRun = join(dir, `run${m[1]}${quick ? '.quick' : ''}.json`);
+    if (!existsSync(shardRun)) continue;
+    try {
+      const r = JSON.parse(readFileSync(shardRun, 'utf8')) as R;
+      for (const s of r.sessions ?? []) {
+        const tagged = { ...tag(r, `${m[2]}/${m[3]}`), ...s };
+        const key = JSON.stringify(tagged);
+        if (!seen.has(key)) {
+          sessions.push(tagged);
+          seen.add(key);
+        }
+      }
+      runs.push({ input: p, run: r });
+    } catch {
+      /* a damaged shard run.json only loses provenance */
+    }
+  }
+  return runs;
+}
+
 /** Shard results files of a study folder (results.shard-I-of-N[.quick].jsonl). */
 export function shardFiles(dir: string, quick: boolean): string[] {
   const re = quick ? /^results\.shard-\d+-of-\d+\.quick\.jsonl$/ : /^results\.shard-\d+-of-\d+\.jsonl$/;
@@ -95,26 +133,8 @@ function mergeLocked(study: StudyConfig, dir: string, quick: boolean, inputs: st
     }
   }
   const sessions: unknown[] = Array.isArray(run.sessions) ? [...run.sessions] : [];
-  const seen = new Set(sessions.map((s) => JSON.stringify(s)));
-  for (const p of inputs) {
-    const m = /results(\.shard-\d+-of-\d+)?(\.quick)?\.jsonl$/.exec(p);
-    const shardRun = m?.[1] === undefined ? undefined : join(dir, `run${m[1]}${quick ? '.quick' : ''}.json`);
-    if (shardRun === undefined || !existsSync(shardRun)) continue;
-    try {
-      const r = JSON.parse(readFileSync(shardRun, 'utf8')) as { shard?: string; sessions?: Record<string, unknown>[]; configHash?: string };
-      for (const s of r.sessions ?? []) {
-        const tagged = { shard: r.shard ?? null, ...s };
-        const key = JSON.stringify(tagged);
-        if (!seen.has(key)) {
-          sessions.push(tagged);
-          seen.add(key);
-        }
-      }
-      if (run.configHash === undefined && r.configHash !== undefined) run.configHash = r.configHash;
-    } catch {
-      /* a damaged shard run.json only loses provenance */
-    }
-  }
+  const runs = addShardSessions<{ shard?: string; sessions?: Record<string, unknown>[]; configHash?: string }>(dir, quick, inputs, sessions, (r) => ({ shard: r.shard ?? null }));
+  for (const { run: r } of runs) if (run.configHash === undefined && r.configHash !== undefined) run.configHash = r.configHash;
   const merged = {
     study: study.name,
     quick,

@@ -13,7 +13,7 @@ import { InputError } from '../util/errors.js';
 import { readJsonl } from './results.js';
 import { acquireLock } from '../util/lock.js';
 import { resultsFile, runFile, type Shard } from '../study/runner.js';
-import { shardFiles, type MergeSummary } from '../study/merge.js';
+import { addShardSessions, shardFiles, type MergeSummary } from '../study/merge.js';
 import { hasBackbone } from './train/pretrain.js';
 
 /** The cells of one shard: position i-1 (mod N) of the study's order; all of them without a shard. */
@@ -101,7 +101,7 @@ export function mergeVitStudy<L>(dir: string, quick: boolean, spec: VitMergeSpec
 /** run.json ({study, sessions}) gains the sessions of each input's run.shard-*.json. */
 function mergeRuns(dir: string, quick: boolean, files: ReadonlyArray<string>): void {
   const runPath = runFile(dir, quick);
-  type Record_ = { study?: unknown; sessions: Array<Record<string, unknown>>; mergedFrom?: string[] };
+  type Record_ = { study?: unknown; sessions?: Array<Record<string, unknown>>; mergedFrom?: string[] };
   let run: Record_ = { sessions: [] };
   if (existsSync(runPath)) {
     try {
@@ -110,30 +110,12 @@ function mergeRuns(dir: string, quick: boolean, files: ReadonlyArray<string>): v
       run = { sessions: [] };
     }
   }
-  const sessions = Array.isArray(run.sessions) ? [...run.sessions] : [];
-  const seen = new Set(sessions.map((s) => JSON.stringify(s)));
+  const sessions: unknown[] = Array.isArray(run.sessions) ? [...run.sessions] : [];
   const merged: string[] = [...(run.mergedFrom ?? [])];
-  for (const p of files) {
-    const m = /results(\.shard-(\d+)-of-(\d+))?(\.quick)?\.jsonl$/.exec(p);
-    if (m?.[1] === undefined) continue;
-    const shardRun = join(dir, `run${m[1]}${quick ? '.quick' : ''}.json`);
-    if (!existsSync(shardRun)) continue;
-    try {
-      const r = JSON.parse(readFileSync(shardRun, 'utf8')) as Record_;
-      if (run.study === undefined) run.study = r.study;
-      for (const s of r.sessions ?? []) {
-        const tagged = { shard: `${m[2]}/${m[3]}`, ...s };
-        const key = JSON.stringify(tagged);
-        if (!seen.has(key)) {
-          sessions.push(tagged);
-          seen.add(key);
-        }
-      }
-      const name = p.slice(dir.length).replace(/^[\\/]/, '');
-      if (!merged.includes(name)) merged.push(name);
-    } catch {
-      /* a damaged shard run.json only loses provenance */
-    }
+  for (const { input, run: r } of addShardSessions<Record_>(dir, quick, files, sessions, (_r, shard) => ({ shard }))) {
+    if (run.study === undefined) run.study = r.study;
+    const name = input.slice(dir.length).replace(/^[\\/]/, '');
+    if (!merged.includes(name)) merged.push(name);
   }
   writeFileSync(runPath, `${JSON.stringify({ ...run, mergedFrom: merged, sessions }, null, 1)}\n`);
 }
