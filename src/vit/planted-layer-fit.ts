@@ -133,17 +133,7 @@ export function gaussNewtonFactor(sub: PlantedLayer, theta0: Float64Array): Floa
     const o = k * m;
     for (let r = 0; r < m; r++) J[o + r] = ((fk[r] as number) - (f0[r] as number)) / h;
   }
-  const G = new Float64Array(P * P);
-  for (let a = 0; a < P; a++) {
-    for (let b = a; b < P; b++) {
-      let s = 0;
-      const oa = a * m;
-      const ob = b * m;
-      for (let r = 0; r < m; r++) s += (J[oa + r] as number) * (J[ob + r] as number);
-      G[a * P + b] = s / m;
-      G[b * P + a] = s / m;
-    }
-  }
+  const G = gramOfHeadSparse(J, P, m, sub.width, sub.heads);
   let tr = 0;
   for (let a = 0; a < P; a++) tr += G[a * P + a] as number;
   const ridge = Math.max(1e-10 * (tr / P), 1e-300);
@@ -162,6 +152,117 @@ export function gaussNewtonFactor(sub: PlantedLayer, theta0: Float64Array): Floa
     }
   }
   return R;
+}
+
+/**
+ * G = J^T J / m for J stored column by column (column k at k m), whose rows are token-major
+ * blocks of width d with head h in columns h dh .. (h+1) dh - 1. A column is exactly zero on the
+ * heads its parameter cannot move (a key-value prompt's head-h entries move head h's outputs
+ * alone), so each product runs over the heads both columns touch, rows in increasing order: the
+ * skipped terms are exact zeros, and G is the plain row-by-row sum to the bit. Pairs that share
+ * one head read that head's rows gathered contiguously, four columns b at a time (four
+ * accumulators, each summing in row order).
+ */
+export function gramOfHeadSparse(J: Float64Array, P: number, m: number, d: number, heads: number): Float64Array {
+  const dh = d / heads;
+  const rowsOfD = m / d;
+  if (!Number.isInteger(dh) || !Number.isInteger(rowsOfD) || heads > 30) throw new InputError('layer', 'outputs in rows of width d split into at most 30 heads', `m = ${m}, d = ${d}, heads = ${heads}`);
+  const all = (1 << heads) - 1;
+  const mask = new Int32Array(P);
+  for (let k = 0; k < P; k++) {
+    const o = k * m;
+    let bits = 0;
+    for (let r = 0; r < m && bits !== all; r++) if ((J[o + r] as number) !== 0) bits |= 1 << Math.floor((r % d) / dh);
+    mask[k] = bits;
+  }
+  const single = (bits: number): number => (bits !== 0 && (bits & (bits - 1)) === 0 ? 31 - Math.clz32(bits) : -1);
+  // Head h's rows of column k, contiguous (only where some column touches fewer than all heads).
+  const seg = rowsOfD * dh;
+  const sparse = mask.some((b) => b !== all);
+  const segs: Array<Array<Float64Array | undefined>> = [];
+  for (let k = 0; k < P; k++) {
+    const row: Array<Float64Array | undefined> = [];
+    for (let h = 0; h < heads; h++) {
+      if (!sparse || ((mask[k] as number) & (1 << h)) === 0) {
+        row.push(undefined);
+        continue;
+      }
+      const out = new Float64Array(seg);
+      for (let i = 0; i < rowsOfD; i++) out.set(J.subarray(k * m + i * d + h * dh, k * m + i * d + (h + 1) * dh), i * dh);
+      row.push(out);
+    }
+    segs.push(row);
+  }
+  const G = new Float64Array(P * P);
+  const put = (a: number, b: number, s: number): void => {
+    G[a * P + b] = s / m;
+    G[b * P + a] = s / m;
+  };
+  const hs: number[] = [];
+  for (let a = 0; a < P; a++) {
+    const oa = a * m;
+    let b = a;
+    while (b < P) {
+      const common = (mask[a] as number) & (mask[b] as number);
+      const h = common === all ? -1 : single(common);
+      if (h >= 0) {
+        // A run of up to four columns sharing exactly head h with column a.
+        let len = 1;
+        while (len < 4 && b + len < P && ((mask[a] as number) & (mask[b + len] as number)) === common) len++;
+        const x = (segs[a] as Array<Float64Array | undefined>)[h] as Float64Array;
+        const y0 = (segs[b] as Array<Float64Array | undefined>)[h] as Float64Array;
+        if (len === 4) {
+          const y1 = (segs[b + 1] as Array<Float64Array | undefined>)[h] as Float64Array;
+          const y2 = (segs[b + 2] as Array<Float64Array | undefined>)[h] as Float64Array;
+          const y3 = (segs[b + 3] as Array<Float64Array | undefined>)[h] as Float64Array;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let r = 0; r < seg; r++) {
+            const v = x[r] as number;
+            s0 += v * (y0[r] as number);
+            s1 += v * (y1[r] as number);
+            s2 += v * (y2[r] as number);
+            s3 += v * (y3[r] as number);
+          }
+          put(a, b, s0);
+          put(a, b + 1, s1);
+          put(a, b + 2, s2);
+          put(a, b + 3, s3);
+        } else {
+          for (let q = 0; q < len; q++) {
+            const y = (segs[b + q] as Array<Float64Array | undefined>)[h] as Float64Array;
+            let s = 0;
+            for (let r = 0; r < seg; r++) s += (x[r] as number) * (y[r] as number);
+            put(a, b + q, s);
+          }
+        }
+        b += len;
+        continue;
+      }
+      if (common !== 0) {
+        const ob = b * m;
+        let s = 0;
+        if (common === all) {
+          for (let r = 0; r < m; r++) s += (J[oa + r] as number) * (J[ob + r] as number);
+        } else {
+          hs.length = 0;
+          for (let hh = 0; hh < heads; hh++) if (common & (1 << hh)) hs.push(hh * dh);
+          for (let row = 0; row < rowsOfD; row++) {
+            const ro = row * d;
+            for (const ho of hs) {
+              const o = ro + ho;
+              for (let c = 0; c < dh; c++) s += (J[oa + o + c] as number) * (J[ob + o + c] as number);
+            }
+          }
+        }
+        put(a, b, s);
+      }
+      b++;
+    }
+  }
+  return G;
 }
 
 /** theta = theta0 + R^{-1} u (back substitution). */

@@ -92,6 +92,9 @@ export interface PlantedLayer {
   readonly blocks: ReadonlyArray<{ readonly name: string; readonly length: number }>;
   /** Numbers per image output (T d). */
   readonly outputDim: number;
+  /** Output layout: token-major rows of width d, head h in columns h dh .. (h+1) dh - 1 (dh = d / heads). */
+  readonly width: number;
+  readonly heads: number;
   readonly n: number;
   /** out (n T d) = f(theta) on every image. */
   predict(theta: Float64Array, out: Float64Array): void;
@@ -252,6 +255,7 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
   const s = new Float64Array(L);
   const w = new Float64Array(L);
   const f = new Float64Array(dh);
+  const res = new Float64Array(dh);
   const hpre = new Float64Array(L * r);
   const alpha = new Float64Array(L * HW);
 
@@ -387,9 +391,10 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
           for (let c = 0; c < dh; c++) f[c] = (f[c] as number) * iz;
           if (out !== null) for (let c = 0; c < dh; c++) out[qo + ho + c] = f[c] as number;
           if (Y === null) continue;
-          // Residual e = f - y, reusing f.
+          // Residual e = f - y, once per (t, h).
           for (let c = 0; c < dh; c++) {
             const e = (f[c] as number) - (Y[qo + ho + c] as number);
+            res[c] = e;
             sse += e * e;
           }
           if (grad === null) continue;
@@ -398,7 +403,7 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
             const ko = j * d + ho;
             let ds = 0;
             for (let c = 0; c < dh; c++) {
-              const e = (f[c] as number) - (Y[qo + ho + c] as number);
+              const e = res[c] as number;
               ds += ((Vp[ko + c] as number) - (f[c] as number)) * e;
               gVa[ko + c] = (gVa[ko + c] as number) + gj * e;
             }
@@ -460,6 +465,8 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
     nParams,
     blocks,
     outputDim,
+    width: d,
+    heads: H,
     n,
     predict(theta, out) {
       checkLength(out, total, 'out');

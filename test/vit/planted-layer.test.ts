@@ -3,14 +3,15 @@
  * 2 heads, a 3 x 3 patch grid + CLS): analytic gradients against central finite differences,
  * and recovery of the planted prompts from noiseless targets (all tokens' outputs) to 1e-6 up
  * to the order of the prompts (cells of the toolkit's Voronoi assignment), for each form's
- * exact-specified student.
+ * exact-specified student; the preconditioner's head-sparse Gram matrix against the plain sum, to the bit.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { makeRng } from '../../src/util/rng.js';
 import { atomReport } from '../../src/loss/atoms.js';
 import { plantedLayer, type LayerTokens, type LayerWeights, type PlantedForm, PLANTED_FORMS } from '../../src/vit/planted-layer.js';
-import { drawVaptPart, fitLayer, fixedStart, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
+import { drawVaptPart, fitLayer, fixedStart, gramOfHeadSparse, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
 
 const d = 8;
 const heads = 2;
@@ -128,4 +129,41 @@ test('the preconditioned fit reports the cap over all rounds, not converged', ()
   assert.equal(fit.stopReason, 'cap');
   assert.equal(fit.converged, false);
   assert.equal(fit.steps, 12);
+});
+
+/** J^T J / m summed row by row, every product included: the reference the sparse Gram must equal. */
+function denseGram(J: Float64Array, P: number, m: number): Float64Array {
+  const G = new Float64Array(P * P);
+  for (let a = 0; a < P; a++) {
+    for (let b = a; b < P; b++) {
+      let s = 0;
+      for (let r = 0; r < m; r++) s += (J[a * m + r] as number) * (J[b * m + r] as number);
+      G[a * P + b] = s / m;
+      G[b * P + a] = s / m;
+    }
+  }
+  return G;
+}
+
+test('the head-sparse Gram matrix equals the plain row-by-row J^T J / m to the bit (fast-check)', () => {
+  fc.assert(
+    fc.property(
+      fc.record({ heads: fc.integer({ min: 1, max: 4 }), dh: fc.integer({ min: 1, max: 5 }), rows: fc.integer({ min: 1, max: 6 }), P: fc.integer({ min: 1, max: 11 }), seed: fc.integer({ min: 1, max: 1e6 }) }),
+      ({ heads, dh, rows, P, seed }) => {
+        const rng = makeRng(seed);
+        const d = heads * dh;
+        const m = rows * d;
+        const J = new Float64Array(P * m);
+        for (let k = 0; k < P; k++) {
+          // Each column touches a random set of heads (none, one, several or all), with some exact zeros inside them.
+          const touches = Array.from({ length: heads }, () => rng.uniform() < 0.6);
+          for (let r = 0; r < m; r++) if (touches[Math.floor((r % d) / dh)] === true && rng.uniform() < 0.9) J[k * m + r] = rng.normal() * Math.exp(4 * rng.normal());
+        }
+        const got = gramOfHeadSparse(J, P, m, d, heads);
+        const want = denseGram(J, P, m);
+        for (let k = 0; k < P * P; k++) assert.ok(Object.is(got[k], want[k]), `entry ${k}: ${got[k]} against ${want[k]}`);
+      },
+    ),
+    { seed: 20261207, numRuns: 200 },
+  );
 });
