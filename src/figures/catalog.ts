@@ -147,7 +147,7 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
     inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl', 'experiments/vit-planted-layer/results.jsonl', 'experiments/vit-planted-tiny/results.jsonl'],
     build: (root) => {
       const entries: SlopeEntry[] = [];
-      const shown = (r: SimVsVitRow): boolean => (r.regime === 'exact' && r.loss === 'atoms-single') || (r.regime === 'over' && r.loss === 'atoms-multi');
+      const shown = (r: SimVsVitRow): boolean => (r.regime === 'exact' && r.loss === 'atoms-single') || (r.regime !== 'exact' && r.loss === 'atoms-multi');
       for (const r of simVsVitComparison(root).filter(shown)) {
         const method = `${r.variant.split(' ')[0]} ${r.regime}`;
         if (r.sim !== null) entries.push({ source: `simulation, ${r.loss}`, method, slope: r.sim.slope, lo: r.sim.ci[0], hi: r.sim.ci[1] });

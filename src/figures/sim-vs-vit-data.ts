@@ -37,7 +37,7 @@ import { loadStudy } from '../study/runner.js';
 import { readJsonl } from '../vit/results.js';
 
 export type VitForm = 'vpt-deep' | 'kv' | 'vapt';
-export type Regime = 'exact' | 'over';
+export type Regime = 'exact' | 'over' | 'over-floor';
 
 export interface SlopeCi {
   readonly slope: number;
@@ -84,9 +84,14 @@ export const COMPARED: ReadonlyArray<{ readonly regime: Regime; readonly loss: s
   { regime: 'exact', loss: 'atoms-single' },
   { regime: 'over', loss: 'atoms-multi' },
   { regime: 'over', loss: 'atoms-single' },
+  { regime: 'over-floor', loss: 'atoms-multi' },
+  { regime: 'over-floor', loss: 'atoms-single' },
 ];
 
 const SIM_BASE: Readonly<Record<VitForm, string>> = { 'vpt-deep': 'vpt', kv: 'kv', vapt: 'vapt' };
+/** The simulation's name of a regime: its weight-floored variants are "<method> over floor". */
+const SIM_REGIME: Readonly<Record<Regime, string>> = { exact: 'exact', over: 'over', 'over-floor': 'over floor' };
+const simBase = (form: VitForm, regime: Regime): string => `${SIM_BASE[form]} ${SIM_REGIME[regime]}`;
 
 interface SlopeLine extends VitSlope {
   kind: string;
@@ -111,7 +116,7 @@ export function agreementOf(vit: readonly [number, number], sims: ReadonlyArray<
 /** The comparison rows from the committed results under `root` (the repository root). */
 export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[] {
   const forms: VitForm[] = ['vpt-deep', 'kv', 'vapt'];
-  const variants = forms.flatMap((f) => (['exact', 'over'] as const).map((r) => `${SIM_BASE[f]} ${r} [fixed]`));
+  const variants = [...new Set(COMPARED.flatMap(({ regime }) => forms.map((f) => `${simBase(f, regime)} [fixed]`)))];
   const losses = [...new Set(COMPARED.map((c) => c.loss))];
   const simDir = join(root, 'experiments/vpt-vs-vapt');
   const table = studyRateTable(simDir, { bootstrap, losses, variants });
@@ -124,7 +129,8 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
   const rows: SimVsVitRow[] = [];
   for (const { regime, loss } of COMPARED) {
     for (const form of forms) {
-      const variant = `${SIM_BASE[form]} ${regime} [fixed]`;
+      const base = simBase(form, regime);
+      const variant = `${base} [fixed]`;
       const r = table.rows.find((x) => x.variant === variant && x.loss === loss);
       const vit = (fits: 'converged' | 'all'): VitSlope | null => {
         const s = slopes.find((l) => l.form === form && (l.regime ?? 'exact') === regime && (l.loss ?? 'atoms-single') === loss && (l.fits ?? 'converged') === fits);
@@ -135,7 +141,6 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
       const sim = r === undefined ? null : { slope: r.slope, ci: r.ci, nMin: r.nMin, nMax: r.nMax, fits: r.fits };
       const simLow = r?.halves == null ? null : { slope: r.halves.low.slope, ci: r.halves.low.ci, nMax: r.halves.low.nMax };
       const sims = [sim?.ci, simLow?.ci].filter((c): c is readonly [number, number] => c !== undefined);
-      const base = `${SIM_BASE[form]} ${regime}`;
       const mine = fitLines.filter((f) => f.form === form && (f.regime ?? 'exact') === regime);
       const vitEscaped = mine.length === 0 ? null : { escaped: mine.filter((f) => f.escaped === true).length, fits: mine.length };
       const noRate = escapedRow(loss, vitEscaped);
@@ -143,7 +148,7 @@ export function simVsVitComparison(root: string, bootstrap = 2000): SimVsVitRow[
         vitAll === null || noRate
           ? []
           : rateClaims
-              .filter(({ c }) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime === 'over' && c.regime === 'over')))
+              .filter(({ c }) => (c.loss ?? study.loss) === loss && (c.variants.includes(base) || (regime !== 'exact' && c.regime === 'over')))
               .map(({ c, rate }) => {
                 // One point per fit, spread evenly over the ViT's n values (each n has the same seeds).
                 const implied = impliedSlope(rate, vitAll.ns.map((n) => ({ n, count: vitAll.points / vitAll.ns.length })));

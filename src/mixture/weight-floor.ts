@@ -21,32 +21,43 @@ export interface BiasedAtomFamily extends RegressionFamily {
   sampleTheta?(rng: Rng): Float64Array;
 }
 
-export function withWeightFloor(family: BiasedAtomFamily, floor: number): BiasedAtomFamily {
+export function checkWeightFloor(floor: number): void {
   if (!(floor > 0 && Number.isFinite(floor))) throw new InputError('weightFloor', 'a positive number', String(floor));
+}
+
+/**
+ * theta in u coordinates (atom j's entry j * atomSize is u_j) -> theta in b coordinates, into
+ * `inner`; `scale[j]` = d b_j / d u_j. Every other entry is copied.
+ */
+export function flooredBiases(theta: Float64Array, atoms: number, atomSize: number, floor: number, inner: Float64Array, scale: Float64Array): Float64Array {
+  inner.set(theta);
+  for (let j = 0; j < atoms; j++) {
+    const u = theta[j * atomSize] as number;
+    // log(w + e^u) computed without overflow for large u.
+    inner[j * atomSize] = u > 0 ? u + Math.log1p(floor * Math.exp(-u)) : Math.log(floor + Math.exp(u));
+    scale[j] = 1 / (1 + floor * Math.exp(-u));
+  }
+  return inner;
+}
+
+/** The inverse map, b -> u (a new array); a bias whose weight is below the floor is put just above it (a tenth of the floor in excess). */
+export function unflooredBiases(theta: Float64Array, atoms: number, atomSize: number, floor: number): Float64Array {
+  const out = Float64Array.from(theta);
+  for (let j = 0; j < atoms; j++) {
+    const excess = Math.exp(theta[j * atomSize] as number) - floor;
+    out[j * atomSize] = Math.log(Math.max(excess, 0.1 * floor));
+  }
+  return out;
+}
+
+export function withWeightFloor(family: BiasedAtomFamily, floor: number): BiasedAtomFamily {
+  checkWeightFloor(floor);
   const { atoms, atomSize, nParams } = family;
   const inner = new Float64Array(nParams);
   const scale = new Float64Array(atoms);
   /** theta (with u_j) -> the inner family's theta (with b_j); fills `scale` with d b_j / d u_j. */
-  const map = (theta: Float64Array): Float64Array => {
-    inner.set(theta);
-    for (let j = 0; j < atoms; j++) {
-      const u = theta[j * atomSize] as number;
-      // log(w + e^u) computed without overflow for large u.
-      const b = u > 0 ? u + Math.log1p(floor * Math.exp(-u)) : Math.log(floor + Math.exp(u));
-      inner[j * atomSize] = b;
-      scale[j] = 1 / (1 + floor * Math.exp(-u));
-    }
-    return inner;
-  };
-  const unmap = (theta: Float64Array): Float64Array => {
-    const out = Float64Array.from(theta);
-    for (let j = 0; j < atoms; j++) {
-      const excess = Math.exp(theta[j * atomSize] as number) - floor;
-      // A start below the floor is put just above it (a tenth of the floor in excess).
-      out[j * atomSize] = Math.log(Math.max(excess, 0.1 * floor));
-    }
-    return out;
-  };
+  const map = (theta: Float64Array): Float64Array => flooredBiases(theta, atoms, atomSize, floor, inner, scale);
+  const unmap = (theta: Float64Array): Float64Array => unflooredBiases(theta, atoms, atomSize, floor);
   return {
     name: `${family.name} (weights >= ${floor})`,
     inputDim: family.inputDim,

@@ -8,7 +8,9 @@
  * planted truth theta* (L* atoms) is drawn (the same for every n and both regimes); per n the
  * targets y = f_{theta*}(X) + sigma eps on every output token and head (src/vit/planted-layer.ts;
  * eps ~ N(0, I), one draw shared by the exact and over-specified students). Students: L = L*
- * ('exact') and L = L* + 1 ('over'), started by the 'fixed' protocol (truth expanded to L atoms +
+ * ('exact'), L = L* + 1 ('over') and L = L* + 1 with every fitted weight exp(b_j) >= weightFloor
+ * ('over-floor', the merging regime: src/vit/planted-layer-floor.ts; it starts where 'over' does),
+ * started by the 'fixed' protocol (truth expanded to L atoms +
  * start.scale per-block noise, the same law for every n), fitted by L-BFGS to the stopping rule
  * of src/estimate/minimize.ts (the `fit` block). Losses: D1, atoms-single, atoms-multi,
  * atoms-multi-min (src/loss, as the simulation's prompt mixtures are scored).
@@ -16,8 +18,12 @@
  * results.jsonl (results.quick.jsonl with --quick), one line per fit:
  *   {"kind":"fit", study, form, base, regime, L, Lstar, block, n, seed, stopReason, converged,
  *    atCap, steps, evaluations, trainObjective, noiseVar, gradientNorm, D1, "atoms-single",
- *    "atoms-multi", "atoms-multi-min", cells, switchedOff, escaped, tunableParams, seconds,
- *    backend, device, finished}
+ *    "atoms-multi", "atoms-multi-min", cells, switchedOff, escaped, gateMeans, truthGateMeans,
+ *    muted, estimate, tunableParams, seconds, backend, device, finished}
+ * (weightFloor too on over-floor lines; gateMeans, truthGateMeans, muted and estimate are absent
+ * from lines written before they were recorded). gateMeans: each fitted prompt's attention share
+ * averaged over images, tokens and heads; muted: some fitted prompt's share is below
+ * health.switchedOff times the planted prompts' mean share, i.e. its key has switched it off.
  * trainObjective = ||f(theta_hat) - y||^2 / (n T d), to set against noiseVar = sigma^2. A fit is
  * unreliable unless stopReason is 'tolerance' (atCap marks the step cap). After the run, one
  * {"kind":"slope", form, regime, loss, fits, slope, ci, tInterval, points, ns, capShare,
@@ -35,12 +41,14 @@ import { resultsFile, runFile, type Shard } from '../study/runner.js';
 import { mergeVitStudy, requireBackboneForShard, shardFlag, vitShardCells, type VitMergeSummary } from './shards.js';
 import { disposeVit, selectBackend, type BackendRequest } from './index.js';
 import { trainSet } from './data/tasks.js';
-import { loadPlantedLayerStudy, type PlantedLayerStudy } from './study.js';
+import { loadPlantedLayerStudy, PLANTED_REGIMES, type PlantedLayerStudy } from './study.js';
 import { checkSavedBackbone, ensureBackbone } from './sweep.js';
 import { appendJsonl, newSession, readJsonl, recordSession } from './results.js';
 import { slopeWithInterval } from './planted-loss.js';
 import { cacheLayerInput, firstImages, type PlantedCache } from './planted-cache.js';
-import { plantedLayer, type LayerTokens, type LayerWeights } from './planted-layer.js';
+import { measureToJson } from '../mixture/measure.js';
+import { plantedLayer, type LayerTokens, type LayerWeights, type PlantedLayer } from './planted-layer.js';
+import { flooredLayer, toFlooredStart } from './planted-layer-floor.js';
 import { drawVaptPart, fitLayer, fixedStart, layerLosses, plantTruth, plantedTargets, vaptGridSize } from './planted-layer-fit.js';
 
 type Form = PlantedLayerStudy['forms'][number];
@@ -67,6 +75,8 @@ export interface LayerFitLine {
   trainObjective: number;
   noiseVar: number;
   gradientNorm: number;
+  /** over-floor: the floor every fitted weight exp(b_j) was kept above. */
+  weightFloor?: number;
   D1: number;
   'atoms-single'?: number;
   'atoms-multi'?: number;
@@ -74,6 +84,14 @@ export interface LayerFitLine {
   cells: number[];
   switchedOff: boolean;
   escaped: boolean;
+  /** Each fitted prompt's attention share averaged over images, tokens and heads (absent in lines before it was recorded). */
+  gateMeans?: number[];
+  /** The same for the planted prompts. */
+  truthGateMeans?: number[];
+  /** Some fitted prompt's mean share is below health.switchedOff times the planted prompts' mean share: muted by its key. */
+  muted?: boolean;
+  /** The fitted measure (weights exp(b_j), parameter blocks), as the simulation's lines store it. */
+  estimate?: Array<{ weight?: number; params: Record<string, number[]> }>;
   tunableParams: number;
   seconds: number;
   backend: string;
@@ -116,14 +134,26 @@ export function plantedLayerFit(study: PlantedLayerStudy, cache: { tokens: Layer
   const hw = form.name === 'vapt' ? vaptGridSize(tokens.grid, vaptOpts) : 0;
   const Lstar = form.prompts;
   const L = regime === 'exact' ? Lstar : Lstar + 1;
+  const floor = regime === 'over-floor' ? (study.weightFloor as number) : undefined;
+  const floored = (layer: PlantedLayer): PlantedLayer => (floor === undefined ? layer : flooredLayer(layer, floor));
   const { truth, blockScale } = plantTruth(form.name, Lstar, cache.weights, hw, { plantScale: study.plantScale, plantBias: study.plantBias }, deriveSeed(seed, label, 'truth'));
   const teacher = plantedLayer(tokens, cache.weights, { form: form.name, atoms: Lstar, ...(vapt ? { vapt } : {}) });
   const Y = plantedTargets(teacher, teacher.fromMeasure(truth), study.noise, makeRng(deriveSeed(seed, label, 'noise', n)));
-  const student = L === Lstar ? teacher : plantedLayer(tokens, cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
-  const theta0 = fixedStart(student, truth, blockScale, study.start.scale, makeRng(deriveSeed(seed, label, regime, 'start', n)));
-  const sub = plantedLayer(firstImages(tokens, Math.min(n, PRECONDITION_IMAGES)), cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
+  const free = L === Lstar ? teacher : plantedLayer(tokens, cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
+  const student = floored(free);
+  // A floored student starts where the free over-specified one does (the same draw), so the two differ by the floor alone.
+  const start = fixedStart(free, truth, blockScale, study.start.scale, makeRng(deriveSeed(seed, label, floor === undefined ? regime : 'over', 'start', n)));
+  const theta0 = floor === undefined ? start : toFlooredStart(free, start, floor);
+  const sub = floored(plantedLayer(firstImages(tokens, Math.min(n, PRECONDITION_IMAGES)), cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) }));
   const fit = fitLayer(student, Y, theta0, study.fit, sub);
-  const losses = layerLosses(student.toMeasure(fit.theta), truth, study.health);
+  const estimate = student.toMeasure(fit.theta);
+  const losses = layerLosses(estimate, truth, study.health);
+  // Attention shares on the data: an atom can leave the fit by its key (every query scores it far
+  // below the tokens) as well as by its weight; 'muted' flags the first kind, which 'switchedOff' cannot see.
+  const gateMeans = Array.from(student.gateMeans(fit.theta));
+  const truthGateMeans = Array.from(teacher.gateMeans(teacher.fromMeasure(truth)));
+  const truthMean = truthGateMeans.reduce((a, b) => a + b, 0) / truthGateMeans.length;
+  const muted = gateMeans.some((g) => g < study.health.switchedOff * truthMean);
   return {
     form: label,
     base: form.name,
@@ -141,7 +171,12 @@ export function plantedLayerFit(study: PlantedLayerStudy, cache: { tokens: Layer
     trainObjective: fit.trainObjective,
     noiseVar: study.noise * study.noise,
     gradientNorm: fit.gradientNorm,
+    ...(floor === undefined ? {} : { weightFloor: floor }),
     ...losses,
+    gateMeans,
+    truthGateMeans,
+    muted,
+    estimate: measureToJson(estimate),
     tunableParams: student.nParams,
     seconds: (performance.now() - t0) / 1000,
   };
@@ -214,7 +249,7 @@ export function layerSlopes(study: PlantedLayerStudy, fits: ReadonlyArray<LayerF
   // Ordered by first fit in the file (run order), so a stage does not reorder the lines.
   const labels = [...new Set([...fits.map((f) => f.form), ...study.forms.map(labelOf)])];
   for (const label of labels) {
-    for (const regime of ['exact', 'over'] as const) {
+    for (const regime of PLANTED_REGIMES) {
       const all = fits.filter((f) => f.form === label && f.regime === regime);
       if (all.length === 0) continue;
       const capShare: Record<string, number> = {};

@@ -1,7 +1,7 @@
 /**
  * The planted-layer ViT study per n, as the simulation's `rates --per-n` shows it: for each
  * (form, regime, n), how many fits, the median [IQR] of the per-atom losses, the shares with an
- * escaped or switched-off atom, how the fits stopped, and the worst training objective against
+ * escaped, switched-off (by its weight) or muted (by its key; '-' where no line recorded gate shares) atom, how the fits stopped, and the worst training objective against
  * the noise variance (a fit that reached the estimator ends near 1). experiments/README.md
  * carries it between <!-- table:vit-planted-layer-per-n --> markers
  * (experiments/update-readme.mjs), so the prose about the ViT fits quotes generated numbers.
@@ -25,6 +25,8 @@ export interface LayerPerNRow {
   readonly atomsMulti: LossSummary | null;
   readonly escaped: number;
   readonly switchedOff: number;
+  /** Share of the fits that recorded gate shares with a prompt muted by its key (null: none recorded them). */
+  readonly muted: number | null;
   /** Count per stop reason (tolerance, stalled, cap, non-finite). */
   readonly stops: Readonly<Record<string, number>>;
   /** max over the fits of trainObjective / noiseVar. */
@@ -48,13 +50,14 @@ export function layerPerN(fits: ReadonlyArray<LayerFitLine>): LayerPerNRow[] {
     else g.push(f);
   }
   const forms = [...new Set(fits.map((f) => f.form))];
-  const regimeRank = (r: string): number => (r === 'exact' ? 0 : 1);
+  const regimeRank = (r: string): number => ['exact', 'over', 'over-floor'].indexOf(r);
   const rows: LayerPerNRow[] = [];
   for (const g of groups.values()) {
     const first = g[0] as LayerFitLine;
     const stops: Record<string, number> = {};
     for (const f of g) stops[f.stopReason] = (stops[f.stopReason] ?? 0) + 1;
     const seconds = g.map((f) => f.seconds).sort((a, b) => a - b);
+    const recorded = g.filter((f) => f.muted !== undefined);
     rows.push({
       form: first.form,
       regime: first.regime,
@@ -64,6 +67,7 @@ export function layerPerN(fits: ReadonlyArray<LayerFitLine>): LayerPerNRow[] {
       atomsMulti: first.regime === 'exact' ? null : summary(g.map((f) => f['atoms-multi'])),
       escaped: g.filter((f) => f.escaped).length / g.length,
       switchedOff: g.filter((f) => f.switchedOff).length / g.length,
+      muted: recorded.length === 0 ? null : recorded.filter((f) => f.muted === true).length / recorded.length,
       stops,
       worstObjectiveRatio: Math.max(...g.map((f) => f.trainObjective / f.noiseVar)),
       medianSeconds: quantileSorted(seconds, 0.5),
@@ -79,15 +83,15 @@ const pct = (x: number): string => `${Math.round(100 * x)}%`;
 /** The rows as a markdown table. */
 export function layerPerNMarkdown(rows: ReadonlyArray<LayerPerNRow>): string {
   const out = [
-    '| form | regime | n | fits | atoms-single median [IQR] | atoms-multi median [IQR] | escaped | switched off | stops | worst objective / noise variance | median seconds |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| form | regime | n | fits | atoms-single median [IQR] | atoms-multi median [IQR] | escaped | switched off | muted | stops | worst objective / noise variance | median seconds |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const stops = Object.entries(r.stops)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    out.push(`| ${r.form} | ${r.regime} | ${r.n} | ${r.fits} | ${cell(r.atomsSingle)} | ${cell(r.atomsMulti)} | ${pct(r.escaped)} | ${pct(r.switchedOff)} | ${stops} | ${r.worstObjectiveRatio.toFixed(4)} | ${r.medianSeconds.toFixed(1)} |`);
+    out.push(`| ${r.form} | ${r.regime} | ${r.n} | ${r.fits} | ${cell(r.atomsSingle)} | ${cell(r.atomsMulti)} | ${pct(r.escaped)} | ${pct(r.switchedOff)} | ${r.muted === null ? '-' : pct(r.muted)} | ${stops} | ${r.worstObjectiveRatio.toFixed(4)} | ${r.medianSeconds.toFixed(1)} |`);
   }
   return out.join('\n');
 }

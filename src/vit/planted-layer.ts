@@ -102,6 +102,8 @@ export interface PlantedLayer {
   objective(Y: Float64Array): SmoothObjective;
   /** Mean squared residual ||f(theta) - Y||^2 / (n T d). */
   meanSquaredResidual(theta: Float64Array, Y: Float64Array): number;
+  /** Each prompt's attention share g_j = e^{s_j} / z averaged over images, tokens and heads (L numbers). */
+  gateMeans(theta: Float64Array): Float64Array;
   toMeasure(theta: Float64Array): MixingMeasure;
   fromMeasure(g: MixingMeasure): Float64Array;
 }
@@ -326,8 +328,8 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
     }
   };
 
-  /** One pass: returns ||f - Y||^2 (Y given) and writes out / the unscaled gradient sums. */
-  const pass = (theta: Float64Array, Y: Float64Array | null, out: Float64Array | null, grad: Float64Array | null): number => {
+  /** One pass: returns ||f - Y||^2 (Y given) and writes out / the unscaled gradient sums / the summed gates. */
+  const pass = (theta: Float64Array, Y: Float64Array | null, out: Float64Array | null, grad: Float64Array | null, gates: Float64Array | null = null): number => {
     checkTheta(theta);
     for (let j = 0; j < L; j++) {
       const o = j * atomSize;
@@ -382,6 +384,7 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
             z += e;
           }
           const iz = 1 / z;
+          if (gates !== null) for (let j = 0; j < L; j++) gates[j] = (gates[j] as number) + (w[j] as number) * iz;
           for (let c = 0; c < dh; c++) f[c] = w0 * (Nu0[qo + ho + c] as number);
           for (let j = 0; j < L; j++) {
             const wj = w[j] as number;
@@ -476,6 +479,12 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
     meanSquaredResidual(theta, Y) {
       checkLength(Y, total, 'Y');
       return pass(theta, Y, null, null) / total;
+    },
+    gateMeans(theta) {
+      const g = new Float64Array(L);
+      pass(theta, null, null, null, g);
+      for (let j = 0; j < L; j++) g[j] = (g[j] as number) / (n * T * H);
+      return g;
     },
     toMeasure,
     fromMeasure,

@@ -184,7 +184,8 @@ export const plantedSchema = z
 export type PlantedStudy = z.infer<typeof plantedSchema>;
 
 export const PLANTED_LAYER_FORMS = ['vpt-deep', 'kv', 'vapt'] as const;
-export const PLANTED_REGIMES = ['exact', 'over'] as const;
+/** exact: L = L*; over: L = L* + 1; over-floor: L = L* + 1 with every fitted weight exp(b_j) >= weightFloor (the merging regime). */
+export const PLANTED_REGIMES = ['exact', 'over', 'over-floor'] as const;
 
 /**
  * Planted prompts in one attention layer (`kind: "vit-planted-layer"`, src/vit/planted-layer-study.ts):
@@ -218,7 +219,9 @@ export const plantedLayerSchema = z
           .strict(),
       )
       .min(1, { error: 'at least one form' }),
-    regimes: z.array(z.enum(PLANTED_REGIMES, { error: 'exact or over' })).min(1).default(['exact', 'over']),
+    regimes: z.array(z.enum(PLANTED_REGIMES, { error: PLANTED_REGIMES.join(', ') })).min(1).default(['exact', 'over']),
+    /** over-floor: every fitted atom's weight exp(b_j) is kept at or above this (src/vit/planted-layer-floor.ts). */
+    weightFloor: posNum.optional(),
     n: z.array(trainCount).min(2, { error: 'at least two values of n (a slope needs two)' }),
     seeds: z.array(seed).min(1, { error: 'at least one seed' }),
     /** Planted parameters: z ~ plantScale N(0, I) (see src/vit/planted-layer-fit.ts); b*_j = plantBias. */
@@ -257,6 +260,9 @@ export const plantedLayerSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.regimes.includes('over-floor') && s.weightFloor === undefined) ctx.addIssue({ code: 'custom', message: 'a positive weight floor for the over-floor regime (e.g. "weightFloor": 0.25), or drop "over-floor" from regimes', path: ['weightFloor'] });
+    if (s.weightFloor !== undefined && !(s.weightFloor < Math.exp(s.plantBias) / 2))
+      ctx.addIssue({ code: 'custom', message: `below half the planted weight exp(plantBias) / 2 = ${(Math.exp(s.plantBias) / 2).toPrecision(3)}, so two fitted atoms can share one planted atom`, path: ['weightFloor'] });
     if (s.block >= s.backbone.vit.depth) ctx.addIssue({ code: 'custom', message: `a block index below the depth ${s.backbone.vit.depth}`, path: ['block'] });
     const labels = s.forms.map((f) => f.label ?? f.name);
     labels.forEach((l, i) => {

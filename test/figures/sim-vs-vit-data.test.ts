@@ -55,9 +55,17 @@ test('the catalog figure and the table read the same ViT slope lines (all fits, 
   // Two VAPT over fits (none escaped) and two VPT-deep over fits (both escaped) with a slope line.
   const fit = (form: string, escaped: boolean): string => JSON.stringify({ kind: 'fit', form, regime: 'over', escaped });
   const vptLine = JSON.stringify({ kind: 'slope', form: 'vpt-deep', regime: 'over', loss: 'atoms-multi', fits: 'all', slope: -3, ci: [-4, -2], points: 2, ns: [100, 1000], capShare: {} });
-  writeFileSync(join(root, 'experiments/vit-planted-layer/results.jsonl'), `${[fit('vapt', false), fit('vapt', false), fit('vpt-deep', true), fit('vpt-deep', true)].join('\n')}\n${line('converged', -5)}\n${line('all', -0.25)}\n${vptLine}\n`);
+  // A weight-floored VPT-deep student (not escaped) pairs with the simulation's "vpt over floor" variant.
+  const floorFit = JSON.stringify({ kind: 'fit', form: 'vpt-deep', regime: 'over-floor', escaped: false });
+  const floorLine = JSON.stringify({ kind: 'slope', form: 'vpt-deep', regime: 'over-floor', loss: 'atoms-multi', fits: 'all', slope: -0.3, ci: [-0.4, -0.2], points: 2, ns: [100, 1000], capShare: {} });
+  writeFileSync(join(root, 'experiments/vit-planted-layer/results.jsonl'), `${[fit('vapt', false), fit('vapt', false), fit('vpt-deep', true), fit('vpt-deep', true), floorFit].join('\n')}\n${line('converged', -5)}\n${line('all', -0.25)}\n${vptLine}\n${floorLine}\n`);
   const rows = simVsVitComparison(root, 200);
-  assert.equal(rows.length, 9);
+  assert.equal(rows.length, 15, '3 forms x (exact atoms-single; over and over-floor, atoms-multi and atoms-single)');
+  const floored = rows.find((x) => x.form === 'vpt-deep' && x.regime === 'over-floor' && x.loss === 'atoms-multi') as SimVsVitRow;
+  assert.equal(floored.variant, 'vpt over floor [fixed]');
+  assert.ok(floored.sim !== null, 'the simulation has floored rows');
+  assert.deepEqual(floored.claims.map((c) => [c.rate, c.own]), [['1/log(n)^tau', true], ['(log(n)/n)^(1/4)', false]]);
+  assert.deepEqual(floored.vitEscaped, { escaped: 0, fits: 1 });
   const r = rows.find((x) => x.form === 'vapt' && x.regime === 'over' && x.loss === 'atoms-multi') as SimVsVitRow;
   assert.equal(r.variant, 'vapt over [fixed]');
   assert.equal(r.vitAll?.slope, -0.25);
@@ -65,7 +73,7 @@ test('the catalog figure and the table read the same ViT slope lines (all fits, 
   assert.ok(r.sim !== null && r.sim.nMax === 1e6 && r.simLow !== null);
   // Judged on all fits, not on the (absurd) converged line.
   assert.equal(r.agreement, agreementOf([-0.35, -0.15], [r.sim.ci, r.simLow.ci]));
-  assert.equal(rows.filter((x) => x.vitAll !== null).length, 2);
+  assert.equal(rows.filter((x) => x.vitAll !== null).length, 3);
   assert.deepEqual(r.vitEscaped, { escaped: 0, fits: 2 });
   const vpt = rows.find((x) => x.form === 'vpt-deep' && x.regime === 'over' && x.loss === 'atoms-multi') as SimVsVitRow;
   assert.equal(vpt.agreement, 'no rate (escaped)');

@@ -2,7 +2,8 @@
  * The planted-layer study end to end on a tiny backbone (wasm for the frozen part): one fit line
  * per (form, regime, n, seed) with stop reason, steps and the simulation's losses; slope lines
  * per (form, regime, loss) with the cap share; a second run skips every fit; --quick writes its
- * own files; a block beyond the depth is refused before anything is written.
+ * own files; a block beyond the depth is refused before anything is written; the over-floor regime
+ * (weight-floored students) runs beside the free one and needs a weightFloor.
  */
 import './quiet-tfjs.js';
 import { test } from 'node:test';
@@ -98,5 +99,38 @@ test('tiny planted-layer run: fit lines with stop reasons and losses, slope line
   const badPath = join(bad, 'study.json');
   writeFileSync(badPath, JSON.stringify({ kind: 'vit-planted-layer', name: 'bad', backbone: { vit }, block: 2, forms: [{ name: 'kv' }], n: [8, 16], seeds: [1] }));
   await assert.rejects(runPlantedLayer(badPath, quiet), (e: unknown) => e instanceof InputError && e.field === `${badPath}: block`);
+  assert.ok(!existsSync(join(bad, 'results.jsonl')));
+});
+
+test('over-floor regime: floored students beside the free ones (same n, seeds), their floor on every line, their own slope lines; refused without a weightFloor', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'planted-layer-floor-'));
+  const path = join(dir, 'study.json');
+  const study = { kind: 'vit-planted-layer', name: 'floor-test', backbone: { vit, trainSize: 200, testSize: 50, steps: 5 }, block: 1, forms: [{ name: 'kv', prompts: 1 }], regimes: ['over', 'over-floor'], weightFloor: 0.2, n: [8, 16], seeds: [1], noise: 0.01, fit: { maxSteps: 30 } };
+  writeFileSync(path, JSON.stringify(study));
+  const quiet = { backend: 'wasm' as const, quiet: true, log: () => {} };
+  const r = await runPlantedLayer(path, quiet);
+  assert.equal(r.ran, 4);
+  const lines = readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const floored = lines.filter((l) => l.kind === 'fit' && l.regime === 'over-floor') as unknown as LayerFitLine[];
+  assert.equal(floored.length, 2);
+  for (const f of floored) {
+    assert.equal(f.weightFloor, 0.2);
+    assert.equal(f.L, 2);
+    assert.equal(f.estimate?.length, 2);
+    for (const a of f.estimate ?? []) assert.ok((a.weight as number) >= 0.2, `fitted weight ${a.weight} below the floor`);
+    assert.equal(f.gateMeans?.length, 2);
+    assert.equal(f.truthGateMeans?.length, 1);
+    assert.equal(typeof f.muted, 'boolean');
+  }
+  for (const f of lines.filter((l) => l.kind === 'fit' && l.regime === 'over')) assert.equal(f.weightFloor, undefined);
+  assert.ok(lines.some((l) => l.kind === 'slope' && l.regime === 'over-floor'));
+
+  const bad = mkdtempSync(join(tmpdir(), 'planted-layer-floor-bad-'));
+  const badPath = join(bad, 'study.json');
+  const { weightFloor: _w, ...noFloor } = study;
+  writeFileSync(badPath, JSON.stringify(noFloor));
+  await assert.rejects(runPlantedLayer(badPath, quiet), (e: unknown) => e instanceof InputError && e.field === `${badPath}: weightFloor`);
+  writeFileSync(badPath, JSON.stringify({ ...study, weightFloor: 0.9 }));
+  await assert.rejects(runPlantedLayer(badPath, quiet), (e: unknown) => e instanceof InputError && e.field === `${badPath}: weightFloor` && /half the planted weight/.test(e.message));
   assert.ok(!existsSync(join(bad, 'results.jsonl')));
 });

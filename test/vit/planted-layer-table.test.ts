@@ -1,6 +1,7 @@
 /**
  * The planted-layer per-n table: grouping by (regime, form, n), medians and IQRs of the per-atom
- * losses (type 7 quantiles), health shares, stop counts and the worst objective ratio.
+ * losses (type 7 quantiles), health shares (muted only over the lines that recorded it), stop
+ * counts and the worst objective ratio.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,8 +26,8 @@ test('per-n rows: exact before over, forms in file order, n ascending; medians, 
   const fits = [
     fit({ n: 316, 'atoms-multi': 5 }),
     fit({ n: 100, 'atoms-multi': 1, seed: 1, escaped: true, stopReason: 'stalled', trainObjective: 1.02e-4, seconds: 3 }),
-    fit({ n: 100, 'atoms-multi': 2, seed: 2, switchedOff: true, seconds: 1 }),
-    fit({ n: 100, 'atoms-multi': 4, seed: 3, seconds: 2 }),
+    fit({ n: 100, 'atoms-multi': 2, seed: 2, switchedOff: true, seconds: 1, muted: true }),
+    fit({ n: 100, 'atoms-multi': 4, seed: 3, seconds: 2, muted: false }),
     fit({ n: 100, 'atoms-multi': 3, seed: 4, stopReason: 'cap', seconds: 4 }),
     fit({ form: 'vpt-deep', regime: 'exact', L: 2, n: 100, 'atoms-multi': undefined, 'atoms-single': 0.5 }),
   ];
@@ -38,12 +39,14 @@ test('per-n rows: exact before over, forms in file order, n ascending; medians, 
   assert.deepEqual(r.atomsMulti, { median: 2.5, q1: 1.75, q3: 3.25 });
   assert.equal(r.escaped, 0.25);
   assert.equal(r.switchedOff, 0.25);
+  assert.equal(r.muted, 0.5, 'muted over the two fits that recorded gate shares');
+  assert.equal(rows[2]?.muted, null);
   assert.deepEqual(r.stops, { stalled: 1, tolerance: 2, cap: 1 });
   assert.ok(Math.abs(r.worstObjectiveRatio - 1.02) < 1e-12);
   assert.equal(r.medianSeconds, 2.5);
   assert.equal(rows[0]?.atomsMulti, null);
   const md = layerPerNMarkdown(rows).split('\n');
   assert.equal(md.length, 5);
-  assert.equal(md[3], '| vapt | over | 100 | 4 | 0.100 [0.100, 0.100] | 2.50 [1.75, 3.25] | 25% | 25% | cap 1, stalled 1, tolerance 2 | 1.0200 | 2.5 |');
+  assert.equal(md[3], '| vapt | over | 100 | 4 | 0.100 [0.100, 0.100] | 2.50 [1.75, 3.25] | 25% | 25% | 50% | cap 1, stalled 1, tolerance 2 | 1.0200 | 2.5 |');
   assert.match(md[2] as string, /^\| vpt-deep \| exact \| 100 \| 1 \| 0\.500 \[0\.500, 0\.500\] \| - \|/);
 });

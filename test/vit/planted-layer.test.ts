@@ -3,7 +3,8 @@
  * 2 heads, a 3 x 3 patch grid + CLS): analytic gradients against central finite differences,
  * and recovery of the planted prompts from noiseless targets (all tokens' outputs) to 1e-6 up
  * to the order of the prompts (cells of the toolkit's Voronoi assignment), for each form's
- * exact-specified student; the preconditioner's head-sparse Gram matrix against the plain sum, to the bit.
+ * exact-specified student; the preconditioner's head-sparse Gram matrix against the plain sum, to the bit;
+ * the weight-floored student's reparameterisation (gradients, floor, round trip).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import fc from 'fast-check';
 import { makeRng } from '../../src/util/rng.js';
 import { atomReport } from '../../src/loss/atoms.js';
 import { plantedLayer, type LayerTokens, type LayerWeights, type PlantedForm, PLANTED_FORMS } from '../../src/vit/planted-layer.js';
+import { flooredLayer, toFlooredStart } from '../../src/vit/planted-layer-floor.js';
 import { drawVaptPart, fitLayer, fixedStart, gramOfHeadSparse, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
 
 const d = 8;
@@ -166,4 +168,65 @@ test('the head-sparse Gram matrix equals the plain row-by-row J^T J / m to the b
     ),
     { seed: 20261207, numRuns: 200 },
   );
+});
+
+test('floored student: gradient in u coordinates matches central differences, weights stay above the floor, and the map round-trips', () => {
+  const floor = 0.3;
+  for (const form of PLANTED_FORMS) {
+    const { layer: free, weights } = layerOf(form, 3, 5);
+    const layer = flooredLayer(free, floor);
+    const { truth, blockScale } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.3 }, 3);
+    const rng = makeRng(4);
+    const Y = plantedTargets(layerOf(form, 2, 5).layer, layerOf(form, 2, 5).layer.fromMeasure(truth), 0.2, rng);
+    const start = fixedStart(free, truth, blockScale, 0.5, rng);
+    const theta = toFlooredStart(free, start, floor);
+    // Above the floor the start is the free start, mapped: the same measure.
+    const a = free.toMeasure(start).atoms;
+    const b = layer.toMeasure(theta).atoms;
+    for (let j = 0; j < a.length; j++) {
+      const wa = (a[j] as { weight: number }).weight;
+      const wb = (b[j] as { weight: number }).weight;
+      assert.ok(wb >= floor, `${form}: weight ${wb} below the floor`);
+      if (wa > 1.1 * floor) assert.ok(Math.abs(wa - wb) < 1e-12 * wa, `${form}: start weight ${wa} mapped to ${wb}`);
+    }
+    const back = layer.fromMeasure(layer.toMeasure(theta));
+    for (let k = 0; k < theta.length; k++) assert.ok(Math.abs((back[k] as number) - (theta[k] as number)) < 1e-9 * Math.max(1, Math.abs(theta[k] as number)), `${form}: round trip entry ${k}`);
+    const obj = layer.objective(Y);
+    const grad = new Float64Array(layer.nParams);
+    obj.valueAndGradient(theta, grad);
+    const g2 = new Float64Array(layer.nParams);
+    let scale = 0;
+    for (const v of grad) scale = Math.max(scale, Math.abs(v));
+    let worst = 0;
+    for (let k = 0; k < layer.nParams; k++) {
+      const h = 1e-5;
+      const tp = Float64Array.from(theta);
+      const tm = Float64Array.from(theta);
+      tp[k] = (tp[k] as number) + h;
+      tm[k] = (tm[k] as number) - h;
+      worst = Math.max(worst, Math.abs((obj.valueAndGradient(tp, g2) - obj.valueAndGradient(tm, g2)) / (2 * h) - (grad[k] as number)) / scale);
+    }
+    assert.ok(worst < 1e-6, `${form}: finite-difference error ${worst}`);
+    // A bias driven far down leaves the weight at the floor, not below it.
+    const low = Float64Array.from(theta);
+    low[0] = -50;
+    assert.ok(Math.abs((layer.toMeasure(low).atoms[0] as { weight: number }).weight - floor) < 1e-12);
+  }
+});
+
+test('gateMeans: each prompt\'s mean attention share, in (0, 1) with the shares summing below 1, near 0 for a prompt whose bias mutes it', () => {
+  for (const form of PLANTED_FORMS) {
+    const { layer, weights } = layerOf(form, 2, 4);
+    const { truth } = plantTruth(form, 2, weights, vaptGridSize(grid, vaptOpts), { plantScale: 1, plantBias: 0.3 }, 3);
+    const theta = layer.fromMeasure(truth);
+    const g = layer.gateMeans(theta);
+    assert.equal(g.length, 2);
+    for (const v of g) assert.ok(v > 0 && v < 1, `${form}: share ${v}`);
+    assert.ok((g[0] as number) + (g[1] as number) < 1, `${form}: the tokens keep some attention`);
+    const muted = Float64Array.from(theta);
+    muted[0] = -60;
+    const gm = layer.gateMeans(muted);
+    assert.ok((gm[0] as number) < 1e-20, `${form}: muted share ${gm[0]}`);
+    assert.ok(Math.abs((gm[1] as number) - (g[1] as number)) < 0.5, `${form}: the other prompt keeps a share`);
+  }
 });
