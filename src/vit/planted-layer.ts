@@ -39,6 +39,7 @@ import { biasedAtomsFromMeasure, biasedAtomsToMeasure, type MixingMeasure } from
 import type { SmoothObjective } from '../estimate/minimize.js';
 import { convInto } from '../prompts/vapt.js';
 import { convGrid } from '../prompts/config.js';
+import { PASS_GRAD, PASS_OUT, PASS_Y, plantedPassKernel } from './planted-pass-kernel.js';
 
 export const PLANTED_FORMS = ['vpt-deep', 'kv', 'vapt'] as const;
 export type PlantedForm = (typeof PLANTED_FORMS)[number];
@@ -148,9 +149,11 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
   const outputDim = T * d;
 
   // --- Prepared, theta-free part. ---
-  const Qs = new Float64Array(n * T * d);
-  const Nu0 = new Float64Array(n * T * d);
-  const M0 = new Float64Array(n * T * H);
+  // Image-independent prompts run the pass in WebAssembly when it is built; the prepared arrays then live in its memory.
+  const kernel = isVapt || process.env['PROMPT_EXPERTS_NO_WASM'] === '1' ? null : plantedPassKernel(n * T, d, H, L);
+  const Qs = kernel?.Q ?? new Float64Array(n * T * d);
+  const Nu0 = kernel?.NU ?? new Float64Array(n * T * d);
+  const M0 = kernel?.M0 ?? new Float64Array(n * T * H);
   const Kt = new Float64Array(T * d);
   const Vt = new Float64Array(T * d);
   const sc = new Float64Array(T);
@@ -247,10 +250,10 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
   }
 
   // --- Evaluation buffers. ---
-  const Kp = new Float64Array(L * d);
-  const Vp = new Float64Array(L * d);
-  const gK = new Float64Array(L * d);
-  const gV = new Float64Array(L * d);
+  const Kp = kernel?.KP ?? new Float64Array(L * d);
+  const Vp = kernel?.VP ?? new Float64Array(L * d);
+  const gK = kernel?.GK ?? new Float64Array(L * d);
+  const gV = kernel?.GV ?? new Float64Array(L * d);
   const gKi = new Float64Array(L * d);
   const gVi = new Float64Array(L * d);
   const bias = new Float64Array(L);
@@ -328,6 +331,28 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
     }
   };
 
+  /** dF/dp_j (vpt-deep) or dF/dk_j, dF/dv_j (kv) from the summed dF/dK_j, dF/dV_j (gK, gV) into grad. */
+  const promptGradient = (grad: Float64Array): void => {
+    if (form === 'vpt-deep') {
+      for (let j = 0; j < L; j++) {
+        const go = j * atomSize + 1;
+        for (let m = 0; m < d; m++) {
+          let acc = 0;
+          for (let c = 0; c < d; c++) acc += (WK[m * d + c] as number) * (gK[j * d + c] as number) + (WV[m * d + c] as number) * (gV[j * d + c] as number);
+          grad[go + m] = acc;
+        }
+      }
+    } else if (form === 'kv') {
+      for (let j = 0; j < L; j++) {
+        const go = j * atomSize + 1;
+        for (let c = 0; c < d; c++) {
+          grad[go + c] = gK[j * d + c] as number;
+          grad[go + d + c] = gV[j * d + c] as number;
+        }
+      }
+    }
+  };
+
   /** One pass: returns ||f - Y||^2 (Y given) and writes out / the unscaled gradient sums / the summed gates. */
   const pass = (theta: Float64Array, Y: Float64Array | null, out: Float64Array | null, grad: Float64Array | null, gates: Float64Array | null = null): number => {
     checkTheta(theta);
@@ -345,6 +370,17 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
       } else {
         for (let k = 0; k < HW; k++) alpha[j * HW + k] = theta[o + 1 + k] as number;
       }
+    }
+    if (kernel !== null && gates === null) {
+      // The same pass in WebAssembly (planted-pass.wat), to the bit.
+      kernel.B.set(bias);
+      const sse = kernel.run((Y !== null ? PASS_Y : 0) | (grad !== null ? PASS_GRAD : 0) | (out !== null ? PASS_OUT : 0), Y, out);
+      if (grad !== null) {
+        grad.fill(0);
+        for (let j = 0; j < L; j++) grad[j * atomSize] = kernel.GB[j] as number;
+        promptGradient(grad);
+      }
+      return sse;
     }
     if (grad !== null) {
       grad.fill(0);
@@ -418,26 +454,7 @@ export function plantedLayer(tokens: LayerTokens, weights: LayerWeights, config:
       }
       if (isVapt && grad !== null) vaptBackward(i, grad);
     }
-    if (grad !== null) {
-      if (form === 'vpt-deep') {
-        for (let j = 0; j < L; j++) {
-          const go = j * atomSize + 1;
-          for (let m = 0; m < d; m++) {
-            let acc = 0;
-            for (let c = 0; c < d; c++) acc += (WK[m * d + c] as number) * (gK[j * d + c] as number) + (WV[m * d + c] as number) * (gV[j * d + c] as number);
-            grad[go + m] = acc;
-          }
-        }
-      } else if (form === 'kv') {
-        for (let j = 0; j < L; j++) {
-          const go = j * atomSize + 1;
-          for (let c = 0; c < d; c++) {
-            grad[go + c] = gK[j * d + c] as number;
-            grad[go + d + c] = gV[j * d + c] as number;
-          }
-        }
-      }
-    }
+    if (grad !== null) promptGradient(grad);
     return sse;
   };
 
