@@ -143,7 +143,7 @@ export const CATALOG: ReadonlyArray<CatalogFigure> = [
   },
   {
     id: 'sim-vs-vit',
-    caption: 'Slopes of the per-atom errors against n: simulated prompt mixtures (fixed starts) beside planted prompts fitted in one layer of a real (tiny) ViT (all fits), for exact-specified students (atoms-single) and over-specified ones (atoms-multi, the multi-atom cells the slow-rate claims are about; a ViT row where at least half of the fits stranded the surplus atom is marked "escaped (no rate)", its slope being the distance that atom travelled); below, the earlier CLS-feature ViT study (D1, a fixed step budget).',
+    caption: 'Slopes of the per-atom errors against n: simulated prompt mixtures (fixed starts) beside planted prompts fitted in one layer of a real (tiny) ViT (all fits), for exact-specified students (atoms-single) and over-specified ones, free (over) and with every fitted weight kept above a floor (over-floor, the merging regime) (atoms-multi, the multi-atom cells the slow-rate claims are about; a ViT row where at least half of the fits stranded the surplus atom is marked "escaped (no rate)", its slope being the distance that atom travelled); below, the earlier CLS-feature ViT study (D1, a fixed step budget).',
     inputs: ['experiments/vpt-vs-vapt/study.json', 'experiments/vpt-vs-vapt/results.jsonl', 'experiments/vit-planted-layer/results.jsonl', 'experiments/vit-planted-tiny/results.jsonl'],
     build: (root) => {
       const entries: SlopeEntry[] = [];

@@ -31,7 +31,9 @@ export function simVsVitSpec(input: { entries: ReadonlyArray<SlopeEntry>; claims
     height: { step: 14 },
     layer: [
       { data: { values: claims }, mark: { type: 'rule', strokeDash: [...CLAIM_DASH], color: '#555555', strokeWidth: 0.8 }, encoding: { x: { field: 'slope', type: 'quantitative' } } },
-      { data: { values: claims }, mark: { type: 'text', angle: 0, dy: -4, dx: 2, align: 'left', baseline: 'bottom', fontSize: 6.5, color: '#555555' }, encoding: { x: { field: 'slope', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+      // One label per claim, each a line higher than the last: claimed slopes lie close together
+      // (-0.5, -0.25, 0) and their labels would overprint on a wide axis.
+      ...claims.map((c, k) => ({ data: { values: [c] }, mark: { type: 'text', angle: 0, dy: -4 - 8 * k, dx: 2, align: 'left', baseline: 'bottom', fontSize: 6.5, color: '#555555' }, encoding: { x: { field: 'slope', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } })),
       { data: { values: rows }, mark: { type: 'rule', strokeWidth: 1.4 }, encoding: { y, x: { field: 'lo', type: 'quantitative', title: 'slope of log loss on log n' }, x2: { field: 'hi' }, color } },
       { data: { values: rows }, mark: { type: 'point', filled: true, size: 22 }, encoding: { y, x: { field: 'slope', type: 'quantitative' }, color } },
     ],
