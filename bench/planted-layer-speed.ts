@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { makeRng } from '../src/util/rng.js';
 import { plantedLayer, type LayerWeights, type PlantedForm, type PlantedLayer } from '../src/vit/planted-layer.js';
-import { gaussNewtonFactor, gramOfHeadSparse } from '../src/vit/planted-layer-fit.js';
+import { gaussNewtonFactor, gramOfHeadSparse, gramRowByRow } from '../src/vit/planted-layer-fit.js';
 
 const d = 48;
 const H = 3;
@@ -89,17 +89,7 @@ const J = new Float64Array(sub.nParams * m);
   }
 }
 const P = sub.nParams;
-const dense = (): Float64Array => {
-  const G = new Float64Array(P * P);
-  for (let a = 0; a < P; a++)
-    for (let b = a; b < P; b++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s += (J[a * m + r] as number) * (J[b * m + r] as number);
-      G[a * P + b] = s / m;
-      G[b * P + a] = s / m;
-    }
-  return G;
-};
+const dense = (): Float64Array => gramRowByRow(J, P, m);
 const a = dense();
 const b = gramOfHeadSparse(J, P, m, d, H);
 if (!a.every((v, i) => Object.is(v, b[i]))) throw new Error('the two Gram matrices differ');

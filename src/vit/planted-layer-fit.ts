@@ -154,6 +154,20 @@ export function gaussNewtonFactor(sub: PlantedLayer, theta0: Float64Array): Floa
   return R;
 }
 
+/** G = J^T J / m summed row by row over every product (column k of J at k m): the plain reference `gramOfHeadSparse` equals to the bit. */
+export function gramRowByRow(J: Float64Array, P: number, m: number): Float64Array {
+  const G = new Float64Array(P * P);
+  for (let a = 0; a < P; a++) {
+    for (let b = a; b < P; b++) {
+      let s = 0;
+      for (let r = 0; r < m; r++) s += (J[a * m + r] as number) * (J[b * m + r] as number);
+      G[a * P + b] = s / m;
+      G[b * P + a] = s / m;
+    }
+  }
+  return G;
+}
+
 /**
  * G = J^T J / m for J stored column by column (column k at k m), whose rows are token-major
  * blocks of width d with head h in columns h dh .. (h+1) dh - 1. A column is exactly zero on the

@@ -9,11 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { SmoothObjective } from '../../src/estimate/minimize.js';
 import { makeRng } from '../../src/util/rng.js';
 import { atomReport } from '../../src/loss/atoms.js';
 import { plantedLayer, type LayerTokens, type LayerWeights, type PlantedForm, PLANTED_FORMS } from '../../src/vit/planted-layer.js';
 import { flooredLayer, toFlooredStart } from '../../src/vit/planted-layer-floor.js';
-import { drawVaptPart, fitLayer, fixedStart, gramOfHeadSparse, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
+import { drawVaptPart, fitLayer, fixedStart, gramOfHeadSparse, gramRowByRow, layerLosses, plantTruth, plantedTargets, vaptGridSize } from '../../src/vit/planted-layer-fit.js';
 
 const d = 8;
 const heads = 2;
@@ -35,6 +36,26 @@ function layerOf(form: PlantedForm, L: number, n: number) {
   return { layer: plantedLayer(tokens, weights, { form, atoms: L, ...(vapt ? { vapt } : {}) }), weights };
 }
 
+/** The largest |central difference (h = 1e-5) - analytic gradient| over the parameters, relative to max |gradient|. */
+function finiteDifferenceError(obj: SmoothObjective, theta: Float64Array): { worst: number; scale: number } {
+  const grad = new Float64Array(obj.dim);
+  obj.valueAndGradient(theta, grad);
+  const g2 = new Float64Array(obj.dim);
+  let scale = 0;
+  for (const v of grad) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let k = 0; k < obj.dim; k++) {
+    const h = 1e-5;
+    const tp = Float64Array.from(theta);
+    const tm = Float64Array.from(theta);
+    tp[k] = (tp[k] as number) + h;
+    tm[k] = (tm[k] as number) - h;
+    const fd = (obj.valueAndGradient(tp, g2) - obj.valueAndGradient(tm, g2)) / (2 * h);
+    worst = Math.max(worst, Math.abs(fd - (grad[k] as number)) / scale);
+  }
+  return { worst, scale };
+}
+
 test('analytic gradient matches central differences (1e-6 relative) for vpt-deep, kv and vapt', () => {
   for (const form of PLANTED_FORMS) {
     const { layer, weights } = layerOf(form, 3, 6);
@@ -43,22 +64,7 @@ test('analytic gradient matches central differences (1e-6 relative) for vpt-deep
     const thetaStar = layerOf(form, 2, 6).layer.fromMeasure(truth);
     const Y = plantedTargets(layerOf(form, 2, 6).layer, thetaStar, 0.2, rng);
     const theta = fixedStart(layer, truth, blockScale, 0.5, rng);
-    const obj = layer.objective(Y);
-    const grad = new Float64Array(layer.nParams);
-    obj.valueAndGradient(theta, grad);
-    const g2 = new Float64Array(layer.nParams);
-    let worst = 0;
-    let scale = 0;
-    for (const v of grad) scale = Math.max(scale, Math.abs(v));
-    for (let k = 0; k < layer.nParams; k++) {
-      const h = 1e-5;
-      const tp = Float64Array.from(theta);
-      const tm = Float64Array.from(theta);
-      tp[k] = (tp[k] as number) + h;
-      tm[k] = (tm[k] as number) - h;
-      const fd = (obj.valueAndGradient(tp, g2) - obj.valueAndGradient(tm, g2)) / (2 * h);
-      worst = Math.max(worst, Math.abs(fd - (grad[k] as number)) / scale);
-    }
+    const { worst, scale } = finiteDifferenceError(layer.objective(Y), theta);
     assert.ok(scale > 0, `${form}: gradient not zero`);
     assert.ok(worst < 1e-6, `${form}: finite-difference error ${worst} relative to max |grad| ${scale}`);
   }
@@ -133,20 +139,6 @@ test('the preconditioned fit reports the cap over all rounds, not converged', ()
   assert.equal(fit.steps, 12);
 });
 
-/** J^T J / m summed row by row, every product included: the reference the sparse Gram must equal. */
-function denseGram(J: Float64Array, P: number, m: number): Float64Array {
-  const G = new Float64Array(P * P);
-  for (let a = 0; a < P; a++) {
-    for (let b = a; b < P; b++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s += (J[a * m + r] as number) * (J[b * m + r] as number);
-      G[a * P + b] = s / m;
-      G[b * P + a] = s / m;
-    }
-  }
-  return G;
-}
-
 test('the head-sparse Gram matrix equals the plain row-by-row J^T J / m to the bit (fast-check)', () => {
   fc.assert(
     fc.property(
@@ -162,7 +154,7 @@ test('the head-sparse Gram matrix equals the plain row-by-row J^T J / m to the b
           for (let r = 0; r < m; r++) if (touches[Math.floor((r % d) / dh)] === true && rng.uniform() < 0.9) J[k * m + r] = rng.normal() * Math.exp(4 * rng.normal());
         }
         const got = gramOfHeadSparse(J, P, m, d, heads);
-        const want = denseGram(J, P, m);
+        const want = gramRowByRow(J, P, m);
         for (let k = 0; k < P * P; k++) assert.ok(Object.is(got[k], want[k]), `entry ${k}: ${got[k]} against ${want[k]}`);
       },
     ),
@@ -191,21 +183,7 @@ test('floored student: gradient in u coordinates matches central differences, we
     }
     const back = layer.fromMeasure(layer.toMeasure(theta));
     for (let k = 0; k < theta.length; k++) assert.ok(Math.abs((back[k] as number) - (theta[k] as number)) < 1e-9 * Math.max(1, Math.abs(theta[k] as number)), `${form}: round trip entry ${k}`);
-    const obj = layer.objective(Y);
-    const grad = new Float64Array(layer.nParams);
-    obj.valueAndGradient(theta, grad);
-    const g2 = new Float64Array(layer.nParams);
-    let scale = 0;
-    for (const v of grad) scale = Math.max(scale, Math.abs(v));
-    let worst = 0;
-    for (let k = 0; k < layer.nParams; k++) {
-      const h = 1e-5;
-      const tp = Float64Array.from(theta);
-      const tm = Float64Array.from(theta);
-      tp[k] = (tp[k] as number) + h;
-      tm[k] = (tm[k] as number) - h;
-      worst = Math.max(worst, Math.abs((obj.valueAndGradient(tp, g2) - obj.valueAndGradient(tm, g2)) / (2 * h) - (grad[k] as number)) / scale);
-    }
+    const { worst } = finiteDifferenceError(layer.objective(Y), theta);
     assert.ok(worst < 1e-6, `${form}: finite-difference error ${worst}`);
     // A bias driven far down leaves the weight at the floor, not below it.
     const low = Float64Array.from(theta);
