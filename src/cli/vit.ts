@@ -46,14 +46,17 @@ Subcommands:
       layer ("block") of the frozen backbone: VPT-deep, key-value (prefix / E2VPT) or VAPT prompt
       atoms with score biases; the backbone runs the images to that block once (any backend),
       then everything is float64: targets are the layer's outputs on ALL tokens and heads plus
-      N(0, noise^2) per coordinate; exact (L = L*) and over-specified (L = L* + 1) students start
+      N(0, noise^2) per coordinate; exact (L = L*), over-specified (L = L* + 1) and, with
+      regime "over-floor" and "weightFloor": w, over-specified students whose fitted weights
+      exp(b_j) stay >= w (the merging regime) start
       from the truth + start.scale noise and are fitted by L-BFGS (preconditioned by the
       Gauss-Newton matrix on 32 images, refreshed every 100 steps) until the relative objective
       change over fit.window steps <= fit.ftol and the gradient norm <= fit.gtol, or fit.maxSteps.
       One line per fit ({"kind":"fit","form","regime","n","seed","stopReason","converged",
       "atCap","steps","trainObjective","noiseVar","D1","atoms-single","atoms-multi",
-      "atoms-multi-min",...}) and, after the run, one slope line per (form, regime, loss) over the
-      converged fits and one over all fits, with the share of fits per n stopped by the cap
+      "atoms-multi-min","gateMeans","muted","estimate",...}; gateMeans: each prompt's mean
+      attention share, muted: a prompt turned off by its key) and, after the run, one slope
+      line per (form, regime, loss) over the converged fits and one over all fits, with the share of fits per n stopped by the cap
       ("capShare") and by anything but the tolerance ("unconvergedShare").
       --quick runs the study's "quick" block into results.quick.jsonl / run.quick.json.
   merge experiments/<study>/study.json [FILE.jsonl ...]
