@@ -35,9 +35,11 @@ import { judgeSlope, type Verdict } from '../rates/verdict.js';
 import { studyRateTable } from '../study/rates-table.js';
 import { loadStudy } from '../study/runner.js';
 import { readJsonl } from '../vit/results.js';
+import type { PLANTED_REGIMES } from '../vit/study.js';
 
 export type VitForm = 'vpt-deep' | 'kv' | 'vapt';
-export type Regime = 'exact' | 'over' | 'over-floor';
+/** The planted-layer study's regimes (exact, over, over-floor). */
+export type Regime = (typeof PLANTED_REGIMES)[number];
 
 export interface SlopeCi {
   readonly slope: number;

@@ -138,7 +138,8 @@ export function plantedLayerFit(study: PlantedLayerStudy, cache: { tokens: Layer
   const floored = (layer: PlantedLayer): PlantedLayer => (floor === undefined ? layer : flooredLayer(layer, floor));
   const { truth, blockScale } = plantTruth(form.name, Lstar, cache.weights, hw, { plantScale: study.plantScale, plantBias: study.plantBias }, deriveSeed(seed, label, 'truth'));
   const teacher = plantedLayer(tokens, cache.weights, { form: form.name, atoms: Lstar, ...(vapt ? { vapt } : {}) });
-  const Y = plantedTargets(teacher, teacher.fromMeasure(truth), study.noise, makeRng(deriveSeed(seed, label, 'noise', n)));
+  const thetaStar = teacher.fromMeasure(truth);
+  const Y = plantedTargets(teacher, thetaStar, study.noise, makeRng(deriveSeed(seed, label, 'noise', n)));
   const free = L === Lstar ? teacher : plantedLayer(tokens, cache.weights, { form: form.name, atoms: L, ...(vapt ? { vapt } : {}) });
   const student = floored(free);
   // A floored student starts where the free over-specified one does (the same draw), so the two differ by the floor alone.
@@ -151,7 +152,7 @@ export function plantedLayerFit(study: PlantedLayerStudy, cache: { tokens: Layer
   // Attention shares on the data: an atom can leave the fit by its key (every query scores it far
   // below the tokens) as well as by its weight; 'muted' flags the first kind, which 'switchedOff' cannot see.
   const gateMeans = Array.from(student.gateMeans(fit.theta));
-  const truthGateMeans = Array.from(teacher.gateMeans(teacher.fromMeasure(truth)));
+  const truthGateMeans = Array.from(teacher.gateMeans(thetaStar));
   const truthMean = truthGateMeans.reduce((a, b) => a + b, 0) / truthGateMeans.length;
   const muted = gateMeans.some((g) => g < study.health.switchedOff * truthMean);
   return {

@@ -8,6 +8,7 @@
  */
 import { quantileSorted, quartiles } from '../rates/quantile.js';
 import type { LayerFitLine } from './planted-layer-study.js';
+import { PLANTED_REGIMES } from './study.js';
 
 export interface LossSummary {
   readonly median: number;
@@ -50,7 +51,7 @@ export function layerPerN(fits: ReadonlyArray<LayerFitLine>): LayerPerNRow[] {
     else g.push(f);
   }
   const forms = [...new Set(fits.map((f) => f.form))];
-  const regimeRank = (r: string): number => ['exact', 'over', 'over-floor'].indexOf(r);
+  const regimeRank = (r: string): number => (PLANTED_REGIMES as ReadonlyArray<string>).indexOf(r);
   const rows: LayerPerNRow[] = [];
   for (const g of groups.values()) {
     const first = g[0] as LayerFitLine;
